@@ -1,0 +1,37 @@
+// The database handle the rest of the app is given: the Sequelize pool and models for the domain, a plain pg
+// pool for sessions and bulk COPY, and a readiness probe.
+import pg from 'pg'
+import type { Sequelize } from 'sequelize'
+import { initModels, type Models } from '../../models/index.ts'
+
+export interface Database {
+  sequelize: Sequelize
+  models: Models
+  pool: pg.Pool
+  isReady(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export function createDatabase(sequelize: Sequelize): Database {
+  const models = initModels(sequelize)
+  const { host, port, database, username, password } = sequelize.config
+  const pool = new pg.Pool({ host, port: Number(port), database, user: username, password: password ?? undefined, max: 4, connectionTimeoutMillis: 5000, application_name: 'biobank-registry' })
+  // A broken idle connection (database restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined)
+  return {
+    sequelize,
+    models,
+    pool,
+    async isReady() {
+      try {
+        await sequelize.query('select 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      await Promise.all([sequelize.close(), pool.end()])
+    },
+  }
+}

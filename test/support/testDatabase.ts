@@ -1,0 +1,110 @@
+// A real PostgreSQL for the tests: the embedded cluster in .data/test, a template database migrated and seeded
+// once per change of the schema or demo data, and a fresh copy of it for each suite that asks.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import pg from 'pg'
+import { loadConfig, projectRoot, type Config } from '../../server/config.ts'
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
+import { createSequelize } from '../../server/db/database.ts'
+import { migrate } from '../../server/db/migrator.ts'
+import { createServices } from '../../server/services/index.ts'
+import { createLogger } from '../../server/logger.ts'
+import { seedDemoData } from '../../seeders/index.ts'
+
+export const TEST_DATA_DIR = '.data/test'
+const TEST_PG_PORT = Number(process.env.TEST_PG_PORT ?? 54330)
+
+let cluster: EmbeddedPostgresHandle | undefined
+let templateName: string | undefined
+const created: string[] = []
+
+/** Configuration for tests; the database URL is filled in per suite. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', DATA_DIR: TEST_DATA_DIR, LOG_LEVEL: 'silent', ...overrides })
+}
+
+function adminUrl(database = 'postgres'): string {
+  const url = new URL(cluster!.url)
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl() })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** What the template depends on: a change to any migration or seeder builds a new one. */
+function templateFingerprint(): string {
+  const hash = crypto.createHash('sha256')
+  for (const dir of ['migrations', 'seeders']) {
+    for (const file of fs.readdirSync(path.join(projectRoot, dir)).sort()) {
+      hash.update(file).update(fs.readFileSync(path.join(projectRoot, dir, file)))
+    }
+  }
+  hash.update(fs.readFileSync(path.join(projectRoot, TEST_DATA_DIR, 'secrets.json')))
+  return hash.digest('hex').slice(0, 12)
+}
+
+async function ensureTemplate(): Promise<string> {
+  const config = testConfig()
+  cluster ??= await startEmbeddedPostgres({ dataDir: config.dataDir, port: TEST_PG_PORT, password: config.secrets.embeddedPostgresPassword, database: 'postgres' })
+  const name = `biobank_template_${templateFingerprint()}`
+  const exists = await admin(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1)
+  if (exists) return name
+  // Old templates (from earlier schemas) and databases left by an interrupted run are dropped.
+  await admin(async (c) => {
+    const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like 'biobank_template_%' or datname like 'biobank_test_%'")
+    for (const row of rows) await c.query(`drop database if exists ${c.escapeIdentifier(row.datname)} with (force)`)
+  })
+  const building = `${name}_building`
+  await admin((c) => c.query(`create database ${c.escapeIdentifier(building)}`))
+  const sequelize = createSequelize(adminUrl(building), 4)
+  try {
+    await migrate(sequelize)
+    await seedDemoData(createServices(testConfig(), createLogger('silent'), sequelize))
+  } finally {
+    await sequelize.close()
+  }
+  await admin((c) => c.query(`alter database ${c.escapeIdentifier(building)} rename to ${c.escapeIdentifier(name)}`))
+  return name
+}
+
+/** A fresh database with the schema and the demo data, private to the caller. */
+export async function createTestDatabase(): Promise<string> {
+  templateName ??= await ensureTemplate()
+  const name = `biobank_test_${process.pid}_${created.length + 1}`
+  await admin((c) => c.query(`create database ${c.escapeIdentifier(name)} template ${c.escapeIdentifier(templateName!)}`))
+  created.push(name)
+  return adminUrl(name)
+}
+
+export async function dropTestDatabases(): Promise<void> {
+  if (!cluster) return
+  await admin(async (c) => {
+    for (const name of created.splice(0)) await c.query(`drop database if exists ${c.escapeIdentifier(name)} with (force)`)
+  })
+}
+
+/**
+ * Stops the cluster if this process started it, and waits until it is down: the next test process (the browser
+ * suite runs right after the unit suite) must not find a cluster that is just shutting down.
+ */
+export async function stopTestCluster(): Promise<void> {
+  const running = cluster
+  cluster = undefined
+  templateName = undefined
+  await running?.stop()
+}
+
+/** For tests that stop or inspect the cluster itself. */
+export function testClusterUrl(database = 'postgres'): string {
+  if (!cluster) throw new Error('the test cluster is not started yet')
+  return adminUrl(database)
+}

@@ -48,7 +48,13 @@ export default function authRoutes(services: Services, { passport, oidc }: Authe
         if (!user) {
           const reason = info?.message ?? 'unknown'
           req.log.warn({ kind, reason }, 'sign-in refused')
-          if (refusals.has(reason)) return res.status(403).render('pages/auth/refused', { kind, reason })
+          if (refusals.has(reason)) {
+            // The provider still holds the refused identity: offer to end that session and sign in as someone else.
+            return oidc
+              .endSessionUrl(kind, `${services.config.baseUrl}/auth/logget-ud`)
+              .catch(() => undefined)
+              .then((switchUserUrl) => res.status(403).render('pages/auth/refused', { kind, reason, switchUserUrl }))
+          }
           return res.status(400).render('pages/auth/loginFailed', { kind, loginUrl: `/auth/${paths[kind]}/login` })
         }
         // passport regenerates the session here, so a session id planted before login is worthless after it.

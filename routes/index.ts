@@ -9,6 +9,8 @@ import staffRoutes from './staff.ts'
 export default function routes(services: Services, authentication: Authentication): Router {
   const router = Router()
   router.get('/', (_req, res) => res.render('pages/index'))
+  // Browsers ask for /favicon.ico on pages that declare no icon (JSON, the provider's error pages).
+  router.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/favicon.svg'))
   router.get('/tilgaengelighed', (_req, res) => res.render('pages/accessibility'))
   router.use(authRoutes(services, authentication))
   router.use(citizenRoutes(services))

@@ -154,6 +154,8 @@ describe('sign-in with OpenID Connect', () => {
     const response = await get(agent, callbackUrl!)
     expect(response.status).to.equal(403)
     expect(response.text).to.contain('sikringsniveau')
+    // The way out: end the provider's session for lav and sign in as someone else.
+    expect(response.text).to.match(/href="[^"]*\/oidc\/session\/end\?client_id=[^"]+"/)
     expect((await get(agent, `${app.baseUrl}/borger`)).status).to.equal(303)
   })
 

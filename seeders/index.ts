@@ -38,12 +38,15 @@ export async function seedDemoDataIfEmpty(services: Services): Promise<boolean> 
 /**
  * Empties the data tables and loads the demo data again; the CLI refuses production. Tables that refer to these are
  * emptied too (cascade); tables a migration fills with reference data, and the migration log, are left alone.
+ * Web sessions go too: after `restart identity` a stale session could name another person's new row.
  */
 export async function reloadDemoData(services: Services): Promise<void> {
   const { sequelize } = services.database
   await sequelize.transaction(async (transaction) => {
     await lock(services, transaction)
-    await sequelize.query(`truncate ${DATA_TABLES.join(', ')} restart identity cascade`, { transaction })
+    const [rows] = await sequelize.query(`select to_regclass('sessions') is not null as present`, { transaction })
+    const sessions = (rows as { present: boolean }[])[0]?.present ? ['sessions'] : []
+    await sequelize.query(`truncate ${[...DATA_TABLES, ...sessions].join(', ')} restart identity cascade`, { transaction })
     await writePlan(services, buildDemoPlan(), transaction)
   })
 }

@@ -75,7 +75,15 @@ try {
   if (config.production) throw new Error('seed:bulk adds synthetic people and is refused when NODE_ENV=production')
   const runtime = await bootstrap(config)
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{phase} |{bar}| {percentage}% | {value}/{total} | {duration_formatted}', hideCursor: true, fps: 5 },
+    {
+      stream: process.stderr,
+      format: '{phase} |{bar}| {percentage}% | {value}/{total} | {duration_formatted}',
+      hideCursor: true,
+      fps: 5,
+      // Not a terminal (CI, a log file): one line every 5 seconds instead of an animated bar.
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+    },
     cliProgress.Presets.shades_classic,
   )
   let phase: BulkPhase | undefined

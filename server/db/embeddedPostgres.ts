@@ -122,7 +122,13 @@ function resolveClusterDir(dataDir: string, stage: boolean): string {
     fs.symlinkSync(external, local)
     linked = true
   }
-  if (!linked) throw new EmbeddedPostgresError(`${local} is a folder the postgres user cannot reach; move it away and start again`)
+  if (!linked) {
+    throw new EmbeddedPostgresError(
+      fs.existsSync(path.join(local, 'PG_VERSION'))
+        ? `The database folder ${local} lies where the postgres user cannot reach it; move it away and start again.`
+        : `The database folder ${local} is not an intact PostgreSQL cluster (no PG_VERSION); move it away to start afresh.`,
+    )
+  }
   return external
 }
 

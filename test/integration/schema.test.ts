@@ -53,6 +53,8 @@ describe('database schema', () => {
     expect(await refusal(insertSample({ quantity: 1, quantity_unit: 'l' }))).to.equal('23514')
     expect(await refusal(insertSample({ quantity: 1 }))).to.equal('23514') // a quantity needs its unit
     expect(await refusal(insertSample({ label: 'has space' }))).to.equal('23514')
+    expect(await refusal(insertSample({ label: 'L'.repeat(65) }))).to.equal('23514')
+    await insertSample({ label: 'L'.repeat(64) })
     expect(await refusal(insertSample({ sprec: 'SER-SST' }))).to.equal('23514')
     const sample = await insertSample()
     for (const type of SAMPLE_EVENT_TYPE_CODES) await client.query("insert into sample_events (sample_id, event_type, occurred_at) values ($1, $2, now())", [sample, type])
@@ -81,6 +83,7 @@ describe('database schema', () => {
     await client.query("update samples set availability = 'distributed' where id = $1", [first])
     await insertSample({ storage_location: 'F1/R1/B1/A1' })
     expect(await refusal(insertSample({ storage_location: 'freezer-without-position' }))).to.equal('23514')
+    expect(await refusal(insertSample({ storage_location: `F1/R1/${'B'.repeat(33)}/A1` }))).to.equal('23514')
   })
 
   it('refuses to change or delete audit events, sample events and opt-out events', async () => {

@@ -288,11 +288,14 @@ describe('demo data (seeders)', function () {
     expect(await counts()).to.deep.equal(seeded)
   })
 
-  it('reloads to the same data set (same counts, same ids, labels, dates and places)', async () => {
+  it('reloads to the same data set (same counts, same ids, labels, dates and places), ending stale sessions', async () => {
     const beforeData = await fingerprint()
     await sequelize.query(`insert into staff_users (issuer, subject, name, role, biobank_id) values ('dev', 'stine', 'Stine Sørensen', 'registrar', 1)`)
+    const [{ sessions }] = (await select<{ sessions: boolean }>(`select to_regclass('sessions') is not null as sessions`)) as [{ sessions: boolean }]
+    if (sessions) await sequelize.query(`insert into sessions (sid, sess, expire) values ('stale', '{"staffUserId": 1}', now() + interval '1 hour')`)
     await reloadDemoData(services)
     expect(await counts()).to.deep.equal(seeded)
+    if (sessions) expect((await select<{ n: number }>('select count(*)::int as n from sessions'))[0]!.n, 'sessions left after reload').to.equal(0)
     expect(await fingerprint()).to.equal(beforeData)
     // A sample inserted without an id afterwards gets a fresh one (the identity sequences were moved on).
     const [row] = await select<{ id: number; max: number }>(

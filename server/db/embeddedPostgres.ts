@@ -17,6 +17,9 @@ const ROOT_STAGING_DIR = '/var/lib/biobank-registry'
 
 export class EmbeddedPostgresError extends Error {}
 
+const notAClusterError = (dir: string) =>
+  new EmbeddedPostgresError(`The database folder ${dir} is not an intact PostgreSQL cluster (no PG_VERSION); move it away to start afresh.`)
+
 /** The folder of an installed package (its package.json is not exported, so walk up from its entry point). */
 function packageDir(name: string, from?: string): string {
   let dir = path.dirname(require.resolve(name, from ? { paths: [from] } : undefined))
@@ -126,7 +129,7 @@ function resolveClusterDir(dataDir: string, stage: boolean): string {
     throw new EmbeddedPostgresError(
       fs.existsSync(path.join(local, 'PG_VERSION'))
         ? `The database folder ${local} lies where the postgres user cannot reach it; move it away and start again.`
-        : `The database folder ${local} is not an intact PostgreSQL cluster (no PG_VERSION); move it away to start afresh.`,
+        : notAClusterError(local).message,
     )
   }
   const clusters = path.join(ROOT_STAGING_DIR, 'clusters')
@@ -138,21 +141,25 @@ function resolveClusterDir(dataDir: string, stage: boolean): string {
   return external
 }
 
-function portIsFree(port: number): Promise<boolean> {
+/** Binds `port` on loopback for a moment (0: any); the port bound, or undefined when another program holds it. */
+export function tryLoopbackPort(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = net.createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+    server.once('error', () => resolve(undefined))
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as net.AddressInfo
+      server.close(() => resolve(bound))
+    })
   })
 }
 
-/** The pid and port of a postmaster running on this cluster folder (from its postmaster.pid), if any. */
-function runningCluster(clusterDir: string): { pid: number; port: number } | undefined {
+/** The port of a postmaster running on this cluster folder (from its postmaster.pid), if one runs. */
+function runningClusterPort(clusterDir: string): number | undefined {
   try {
     const lines = fs.readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')
     const pid = Number(lines[0])
     process.kill(pid, 0)
-    return { pid, port: Number(lines[3]) }
+    return Number(lines[3])
   } catch {
     return undefined
   }
@@ -202,19 +209,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const clusterDir = resolveClusterDir(dataDir, stage || (isRoot && !reachableByPostgres(dataDir, ids)))
 
   // A cluster already running on this folder keeps the port it was started with.
-  const running = runningCluster(clusterDir)
-  const port = running?.port || options.port
+  const runningPort = runningClusterPort(clusterDir)
+  const port = runningPort || options.port
   const credentials = `${SUPERUSER}:${encodeURIComponent(password)}`
   const adminUrl = `postgres://${credentials}@127.0.0.1:${port}/postgres`
   const url = `postgres://${credentials}@127.0.0.1:${port}/${database}`
   const displayUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`
 
   // Another process of ours (the server, or a CLI command) already runs this cluster: share it.
-  if (running && (await canConnect(adminUrl))) {
+  if (runningPort !== undefined && (await canConnect(adminUrl))) {
     await ensureDatabase(adminUrl, database)
     return { url, displayUrl, reused: true, stop: async () => undefined }
   }
-  if (!(await portIsFree(port))) {
+  if ((await tryLoopbackPort(port)) === undefined) {
     throw new EmbeddedPostgresError(
       `Port ${port} on 127.0.0.1 is already in use by another program; set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.`,
     )
@@ -222,7 +229,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const hasCluster = fs.existsSync(path.join(clusterDir, 'PG_VERSION'))
   if (!hasCluster && fs.existsSync(clusterDir) && fs.readdirSync(clusterDir).length > 0) {
-    throw new EmbeddedPostgresError(`The database folder ${clusterDir} is not an intact PostgreSQL cluster (no PG_VERSION); move it away to start afresh.`)
+    throw notAClusterError(clusterDir)
   }
 
   const log: string[] = []

@@ -7,21 +7,13 @@ import { spawnSync } from 'node:child_process'
 import { expect } from 'chai'
 import pg from 'pg'
 import { loadConfig, projectRoot } from '../../server/config.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
+import { startEmbeddedPostgres, tryLoopbackPort, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
 
 const dataDir = path.join(projectRoot, '.data', 'test-embedded')
 let port = 0
 
 /** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as net.AddressInfo
-      server.close(() => resolve(free))
-    })
-  })
-}
+const freePort = async () => (await tryLoopbackPort(0))!
 
 /** Runs `npm run db:migrate` as a separate process, as an operator would while the server runs. */
 function migrateCli(environment: Record<string, string>) {

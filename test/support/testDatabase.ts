@@ -3,10 +3,9 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import net from 'node:net'
 import pg from 'pg'
 import { loadConfig, projectRoot, type Config } from '../../server/config.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
+import { startEmbeddedPostgres, tryLoopbackPort, type EmbeddedPostgresHandle } from '../../server/db/embeddedPostgres.ts'
 import { createSequelize } from '../../server/db/database.ts'
 import { migrate } from '../../server/db/migrator.ts'
 import { createServices } from '../../server/services/index.ts'
@@ -17,16 +16,7 @@ export const TEST_DATA_DIR = '.data/test'
 /** 54330, or (when another program holds it, e.g. a second checkout's tests) any free port. */
 async function testPgPort(): Promise<number> {
   if (process.env.TEST_PG_PORT) return Number(process.env.TEST_PG_PORT)
-  const listen = (port: number) =>
-    new Promise<number | undefined>((resolve) => {
-      const server = net.createServer()
-      server.once('error', () => resolve(undefined))
-      server.listen(port, '127.0.0.1', () => {
-        const { port: bound } = server.address() as net.AddressInfo
-        server.close(() => resolve(bound))
-      })
-    })
-  return (await listen(54330)) ?? (await listen(0))!
+  return (await tryLoopbackPort(54330)) ?? (await tryLoopbackPort(0))!
 }
 
 let cluster: EmbeddedPostgresHandle | undefined

@@ -1,11 +1,25 @@
-// Biobank staff pages (the region's staff sign-in).
+// Biobank staff pages (the region's staff sign-in). One router per area; every page needs a staff session, and
+// the services check the role and biobank again on every call.
 import { Router } from 'express'
 import type { Services } from '../server/services/index.ts'
 import { requireStaff } from '../server/auth/guards.ts'
+import dashboardRoutes from './staff/dashboard.ts'
+import samplesRoutes from './staff/samples.ts'
+import searchRoutes from './staff/search.ts'
+import importRoutes from './staff/import.ts'
+import exportRoutes from './staff/export.ts'
+import labelsRoutes from './staff/labels.ts'
+import optOutRoutes from './staff/optOut.ts'
 
-export default function staffRoutes(_services: Services): Router {
+export default function staffRoutes(services: Services): Router {
   const router = Router()
   router.use('/medarbejder', requireStaff())
-  router.get('/medarbejder', (_req, res) => res.render('pages/staff/start'))
+  router.use(dashboardRoutes(services))
+  router.use(samplesRoutes(services))
+  router.use(searchRoutes(services))
+  router.use(importRoutes(services))
+  router.use(exportRoutes(services))
+  router.use(labelsRoutes(services))
+  router.use(optOutRoutes(services))
   return router
 }

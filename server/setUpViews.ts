@@ -1,4 +1,4 @@
-// Views and language: EJS templates under views/, every text from locales/<lang>.json through i18next.
+// Views and language: EJS templates under views/, every text from locales/<lang>/*.json through i18next.
 // Danish is the default; `?lang=en` or `?lang=da` on any GET switches and is remembered in a `lang` cookie.
 import fs from 'node:fs'
 import path from 'node:path'
@@ -44,9 +44,27 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined
 }
 
+export type TranslationTree = { [key: string]: TranslationTree | string | string[] }
+
+/**
+ * All texts of one language: every locales/<lang>/*.json file, one per area of the service, merged at the top
+ * level. A top-level key in two files is an error, so one area cannot silently replace another's texts.
+ */
+export function readTranslations(lang: Language): TranslationTree {
+  const folder = path.join(projectRoot, 'locales', lang)
+  const merged: TranslationTree = {}
+  for (const file of fs.readdirSync(folder).filter((name) => name.endsWith('.json')).sort()) {
+    const tree = JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as TranslationTree
+    for (const [key, value] of Object.entries(tree)) {
+      if (key in merged) throw new Error(`locales/${lang}/${file}: top-level key "${key}" is already defined by another file`)
+      merged[key] = value
+    }
+  }
+  return merged
+}
+
 /** Translations are read once, synchronously, at start-up: a broken locale file stops the app from starting. */
 function loadTranslations() {
-  const read = (lang: Language) => JSON.parse(fs.readFileSync(path.join(projectRoot, 'locales', `${lang}.json`), 'utf8')) as Record<string, unknown>
   const instance = i18next.createInstance()
   void instance.init({
     initAsync: false,
@@ -55,7 +73,7 @@ function loadTranslations() {
     supportedLngs: [...languages],
     ns: ['translation'],
     defaultNS: 'translation',
-    resources: { da: { translation: read('da') }, en: { translation: read('en') } },
+    resources: { da: { translation: readTranslations('da') }, en: { translation: readTranslations('en') } },
     // EJS escapes on output (<%= %>); escaping here as well would show "&amp;" on the page.
     interpolation: { escapeValue: false },
     returnNull: false,

@@ -6,6 +6,15 @@ import { createCprProtector, type CprProtector } from '../domain/cprCrypto.ts'
 import { createDatabase, type Database } from './database.ts'
 import { createAuditService, type AuditService } from './auditService.ts'
 import { createAuthService, type AuthService } from './authService.ts'
+import type { ServiceDeps } from './serviceDeps.ts'
+import { createCitizenService, type CitizenService } from './citizenService.ts'
+import { createOptOutService, type OptOutService } from './optOutService.ts'
+import { createSampleService, type SampleService } from './sampleService.ts'
+import { createSearchService, type SearchService } from './searchService.ts'
+import { createImportService, type ImportService } from './importService.ts'
+import { createExportService, type ExportService } from './exportService.ts'
+import { createDashboardService, type DashboardService } from './dashboardService.ts'
+import { createLabelService, type LabelService } from './labelService.ts'
 
 export interface Services {
   config: Config
@@ -14,12 +23,33 @@ export interface Services {
   cpr: CprProtector
   audit: AuditService
   auth: AuthService
+  citizen: CitizenService
+  optOuts: OptOutService
+  samples: SampleService
+  search: SearchService
+  imports: ImportService
+  exports: ExportService
+  dashboard: DashboardService
+  labels: LabelService
 }
 
 export function createServices(config: Config, logger: Logger, sequelize: Sequelize): Services {
   const database = createDatabase(sequelize)
   const cpr = createCprProtector({ hmacKey: config.secrets.cprHmacKey, encryptionKey: config.secrets.cprEncryptionKey })
   const audit = createAuditService(database)
+  const deps: ServiceDeps = { config, logger, database, cpr, audit }
   const auth = createAuthService({ auth: config.auth, database, cpr, audit })
-  return { config, logger, database, cpr, audit, auth }
+  const optOuts = createOptOutService(deps)
+  return {
+    ...deps,
+    auth,
+    citizen: createCitizenService(deps),
+    optOuts,
+    samples: createSampleService(deps),
+    search: createSearchService(deps),
+    imports: createImportService(deps),
+    exports: createExportService(deps),
+    dashboard: createDashboardService(deps),
+    labels: createLabelService(deps),
+  }
 }

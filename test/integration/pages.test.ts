@@ -9,7 +9,7 @@ import express from 'express'
 import request from 'supertest'
 import { projectRoot, type Config } from '../../server/config.ts'
 import { errorHandler, HttpError, notFoundHandler } from '../../server/errorHandler.ts'
-import { setUpViews } from '../../server/setUpViews.ts'
+import { languages, readTranslations, setUpViews, type Language, type TranslationTree } from '../../server/setUpViews.ts'
 import { startTestApp, type TestApp } from '../support/testApp.ts'
 import { testConfig } from '../support/testDatabase.ts'
 
@@ -377,30 +377,33 @@ describe('page frame and error pages', function () {
 })
 
 describe('translations', () => {
-  type Tree = { [key: string]: Tree | string | string[] }
-  const read = (lang: string) => JSON.parse(fs.readFileSync(path.join(projectRoot, 'locales', `${lang}.json`), 'utf8')) as Tree
+  type Tree = TranslationTree
+  const read = (lang: Language) => readTranslations(lang)
   const leaves = (tree: Tree, prefix = ''): string[] =>
     Object.entries(tree).flatMap(([key, value]) =>
       typeof value === 'object' && !Array.isArray(value) ? leaves(value, `${prefix}${key}.`) : [`${prefix}${key}`],
     )
   const lookup = (tree: Tree, key: string): unknown => key.split('.').reduce<unknown>((node, part) => (node as Tree | undefined)?.[part], tree)
+  const viewFiles = (folder: string): string[] =>
+    fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? viewFiles(path.join(folder, entry.name)) : entry.name.endsWith('.ejs') ? [path.join(folder, entry.name)] : [],
+    )
 
   it('Danish and English have the same keys', () => {
     expect(leaves(read('en')).sort()).to.deep.equal(leaves(read('da')).sort())
   })
 
-  it('every text the page frame and the public pages ask for exists in both languages', () => {
-    const views = ['partials/head', 'partials/header', 'partials/footer', 'partials/pageStart', 'partials/pageEnd', 'pages/index', 'pages/accessibility', 'pages/notFound', 'pages/error', 'pages/serviceUnavailable']
+  it('every literal text key any view asks for exists in both languages', () => {
     const keys = new Set<string>()
-    for (const view of views) {
-      const source = fs.readFileSync(path.join(projectRoot, 'views', `${view}.ejs`), 'utf8').replace(/<%#[\s\S]*?%>/g, '')
+    for (const file of viewFiles(path.join(projectRoot, 'views'))) {
+      const source = fs.readFileSync(file, 'utf8').replace(/<%#[\s\S]*?%>/g, '')
       for (const match of source.matchAll(/\bt\('([^']+)'/g)) if (!match[1]!.endsWith('.')) keys.add(match[1]!)
     }
     expect(keys.size).to.be.greaterThan(50)
-    for (const lang of ['da', 'en']) {
+    for (const lang of languages) {
       const tree = read(lang)
       const missing = [...keys].filter((key) => lookup(tree, key) === undefined)
-      expect(missing, `missing in locales/${lang}.json`).to.deep.equal([])
+      expect(missing, `missing in locales/${lang}/`).to.deep.equal([])
     }
   })
 })

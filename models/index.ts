@@ -89,12 +89,15 @@ export class OptOutEvent extends Model<InferAttributes<OptOutEvent>, InferCreati
   declare receiptReference: string
   declare materialAfter: boolean
   declare geneticAfter: boolean
+  declare actedByName: string | null
+  declare formToken: string | null
   declare createdAt: CreationOptional<Date>
 }
 
 export class Custody extends Model<InferAttributes<Custody>, InferCreationAttributes<Custody>> {
   declare parentCprHmac: Buffer
   declare childDonorId: number
+  declare childName: CreationOptional<string>
   declare createdAt: CreationOptional<Date>
 }
 
@@ -210,12 +213,14 @@ export function initModels(sequelize: Sequelize): Models {
       receiptReference: text(),
       materialAfter: { type: DataTypes.BOOLEAN, allowNull: false },
       geneticAfter: { type: DataTypes.BOOLEAN, allowNull: false },
+      actedByName: text(true),
+      formToken: { type: DataTypes.UUID, allowNull: true },
       createdAt,
     },
     { ...common, tableName: 'opt_out_events', updatedAt: false },
   )
   Custody.init(
-    { parentCprHmac: { type: DataTypes.BLOB, primaryKey: true }, childDonorId: { type: DataTypes.BIGINT, primaryKey: true }, createdAt },
+    { parentCprHmac: { type: DataTypes.BLOB, primaryKey: true }, childDonorId: { type: DataTypes.BIGINT, primaryKey: true }, childName: { type: DataTypes.TEXT, allowNull: false, defaultValue: '' }, createdAt },
     { ...common, tableName: 'custody', updatedAt: false },
   )
   AuditEvent.init(

@@ -248,6 +248,6 @@ export function buildCitizenPlan(allocate: StorageAllocator): DemoPlan {
         ],
       },
     ],
-    custody: demoCustody.map((c) => ({ parentCpr: demoCitizen(c.parent).cpr, child: c.child })),
+    custody: demoCustody.map((c) => ({ parentCpr: demoCitizen(c.parent).cpr, child: c.child, childName: demoCitizen(c.child).name })),
   }
 }

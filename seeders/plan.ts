@@ -58,6 +58,8 @@ export interface PlannedOptOut {
 export interface PlannedCustody {
   parentCpr: string
   child: string
+  /** As the CPR register supplies it with the custody. */
+  childName: string
 }
 
 export interface DemoPlan {

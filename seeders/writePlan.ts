@@ -125,7 +125,7 @@ export async function writePlan(services: Services, plan: DemoPlan, transaction:
   await OptOut.bulkCreate(optOutRows, options)
   await OptOutEvent.bulkCreate(optOutEventRows, options)
   await Custody.bulkCreate(
-    plan.custody.map((c) => ({ parentCprHmac: services.cpr.hash(c.parentCpr), childDonorId: donorId(c.child) })),
+    plan.custody.map((c) => ({ parentCprHmac: services.cpr.hash(c.parentCpr), childDonorId: donorId(c.child), childName: c.childName })),
     options,
   )
   await syncIdentity(services, 'donors', transaction)

@@ -5,6 +5,26 @@ import path from 'node:path'
 import i18next, { type TFunction } from 'i18next'
 import type { Express, Request, RequestHandler } from 'express'
 import { projectRoot, type Config } from './config.ts'
+import { formatDate, formatDateTime } from './domain/formatting.ts'
+import { availabilities, findEntry, lineages, materialTypes, optOutChoices, quantityUnits, sampleEventTypes, staffRoles, storageTemperatures, type VocabularyEntry } from './domain/vocabulary.ts'
+
+const vocabularies = {
+  material: materialTypes,
+  temperature: storageTemperatures,
+  availability: availabilities,
+  eventType: sampleEventTypes,
+  lineage: lineages,
+  unit: quantityUnits,
+  role: staffRoles,
+  optOutChoice: optOutChoices,
+} satisfies Record<string, readonly VocabularyEntry[]>
+export type VocabularyName = keyof typeof vocabularies
+
+/** The label of a code in the page's language; an unknown code is shown as it is rather than failing the page. */
+export function labelOf(lang: Language, vocabulary: VocabularyName, code: string): string {
+  const entry = findEntry<VocabularyEntry>(vocabularies[vocabulary], code)
+  return entry ? entry[lang] : code
+}
 
 export const languages = ['da', 'en'] as const
 export type Language = (typeof languages)[number]
@@ -121,6 +141,9 @@ function languageMiddleware(config: Config, translators: Translators): RequestHa
     res.locals.lang = lang
     res.locals.otherLang = otherLang
     res.locals.t = translators[lang]
+    res.locals.formatDate = (value: Date | string) => formatDate(value, lang)
+    res.locals.labelOf = (vocabulary: VocabularyName, code: string) => labelOf(lang, vocabulary, code)
+    res.locals.formatDateTime = (value: Date | string) => formatDateTime(value, lang)
     res.locals.currentPath = pathname
     res.locals.langSwitchUrl = languageSwitchUrl(pathname, searchParams, otherLang)
     // The sign-in work sets these; the page frame reads them, so they must exist.
@@ -143,6 +166,9 @@ export function setUpViews(app: Express, config: Config): void {
     lang: defaultLanguage,
     otherLang: 'en',
     t: translators[defaultLanguage],
+    formatDate: (value: Date | string) => formatDate(value, defaultLanguage),
+    labelOf: (vocabulary: VocabularyName, code: string) => labelOf(defaultLanguage, vocabulary, code),
+    formatDateTime: (value: Date | string) => formatDateTime(value, defaultLanguage),
     currentPath: '/',
     langSwitchUrl: '/?lang=en',
     user: undefined,

@@ -10,6 +10,8 @@ declare module 'express-session' {
   interface SessionData {
     signedInAt?: number
     lastSeenAt?: number
+    /** A parent acting for a child under 15; checked against custody on every request. */
+    actingForDonorId?: number
   }
 }
 

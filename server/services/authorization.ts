@@ -7,12 +7,13 @@ export class ForbiddenError extends Error {
   readonly status = 403
 }
 
-export type StaffAction = 'read' | 'register' | 'release' | 'export' | 'audit'
+/** `paper_optout`: register a citizen's opt-out from a paper form (the register is national; the admin's own biobank is the scope). */
+export type StaffAction = 'read' | 'register' | 'release' | 'export' | 'audit' | 'paper_optout'
 
 /** What each role may do, within its own biobank (registrar, admin) or across all of them (auditor). */
 const permissions: Record<StaffRole, readonly StaffAction[]> = {
   registrar: ['read', 'register'],
-  biobank_admin: ['read', 'register', 'release', 'export'],
+  biobank_admin: ['read', 'register', 'release', 'export', 'paper_optout'],
   auditor: ['read', 'audit'],
 }
 

@@ -8,6 +8,9 @@ import type { ServiceDeps } from './serviceDeps.ts'
 import type { CitizenSubject } from './citizenService.ts'
 import type { OptOutChoice } from '../domain/vocabulary.ts'
 import type { OptOutState } from '../domain/researchUse.ts'
+import { maskCpr, parseCpr, type CprError } from '../domain/cpr.ts'
+import type { StaffSessionUser } from './authService.ts'
+import { assertStaffMay } from './authorization.ts'
 
 export type OptOutActor =
   | { kind: 'citizen'; subject: CitizenSubject }
@@ -76,7 +79,7 @@ function toReceipt(row: EventRow): Receipt {
 }
 
 export function createOptOutService(deps: ServiceDeps) {
-  const { database, audit } = deps
+  const { database, audit, cpr } = deps
   const { sequelize } = database
 
   const select = <T extends object>(sql: string, replacements: Record<string, unknown>, transaction?: Transaction) =>
@@ -155,6 +158,42 @@ export function createOptOutService(deps: ServiceDeps) {
         donorId: subject.donorId,
       })
       return row ? toReceipt(row) : null
+    },
+
+    /**
+     * A biobank admin registers a citizen's choice from a paper form (channel `paper`, the admin as actor). The
+     * citizen need not have any sample: the register covers every person, so an unknown CPR number gets a donor row.
+     */
+    async registerOnPaper(
+      staff: StaffSessionUser,
+      request: { cpr: string; choice: OptOutChoice; optOut: boolean; formToken: string; requestId?: string },
+    ): Promise<{ error: CprError } | (ChangeResult & { maskedCpr: string })> {
+      assertStaffMay(staff, 'paper_optout', staff.biobankId ?? -1)
+      const parsed = parseCpr(request.cpr)
+      if (!parsed.ok) return { error: parsed.error }
+      const hmac = cpr.hash(parsed.cpr)
+      await sequelize.query('insert into donors (cpr_hmac, cpr_encrypted, birth_date) values (:hmac, :encrypted, :birthDate) on conflict (cpr_hmac) do nothing', {
+        replacements: { hmac, encrypted: cpr.encrypt(parsed.cpr), birthDate: parsed.birthDate.toISOString().slice(0, 10) },
+      })
+      const [donor] = await select<{ id: number }>('select id from donors where cpr_hmac = :hmac', { hmac })
+      const result = await change(
+        { kind: 'staff', staffUserId: staff.staffUserId, name: staff.name, donorId: Number(donor!.id) },
+        { choice: request.choice, optOut: request.optOut, formToken: request.formToken, requestId: request.requestId },
+      )
+      return { ...result, maskedCpr: maskCpr(parsed.cpr) }
+    },
+
+    /** A receipt the admin registered on paper, with the citizen's CPR number masked, for posting; null otherwise. */
+    async paperReceipt(staff: StaffSessionUser, reference: string): Promise<{ receipt: Receipt; maskedCpr: string } | null> {
+      assertStaffMay(staff, 'paper_optout', staff.biobankId ?? -1)
+      if (!/^VAR-\d{4}-[0-9A-Z]{6,8}$/.test(reference)) return null
+      const [row] = await select<EventRow & { cpr_encrypted: Buffer }>(
+        `select ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, d.cpr_encrypted
+           from opt_out_events e join donors d on d.id = e.donor_id
+          where e.receipt_reference = :reference and e.acted_by_staff_id = :staffId`,
+        { reference, staffId: staff.staffUserId },
+      )
+      return row ? { receipt: toReceipt(row), maskedCpr: maskCpr(cpr.decrypt(row.cpr_encrypted)) } : null
     },
 
     /** Every change of the subject's choices, newest first. */

@@ -5,7 +5,18 @@ import type { CitizenService } from './citizenService.ts'
 
 type Everything = Awaited<ReturnType<CitizenService['everything']>>
 
+/** The CPR number's identifier system (the Danish CPR register's OID). */
+const CPR_SYSTEM = 'urn:oid:1.2.208.176.1.2'
+
 export function citizenBundle(data: Everything) {
+  // The person themselves, so every Specimen's subject and the Consent's patient resolve inside the Bundle.
+  const patient: FhirResource = {
+    resourceType: 'Patient',
+    id: 'person',
+    ...(data.person.cpr ? { identifier: [{ system: CPR_SYSTEM, value: data.person.cpr }] } : {}),
+    ...(data.person.birthDate ? { birthDate: data.person.birthDate } : {}),
+  }
+  const patientReference = 'Patient/person'
   const specimens: FhirResource[] = data.samples.map((s) =>
     specimenResource({
       publicId: s.publicId,
@@ -18,6 +29,7 @@ export function citizenBundle(data: Everything) {
       quantity: s.quantity,
       quantityUnit: s.quantityUnit,
       availability: s.availability,
+      subject: { reference: patientReference },
     }),
   )
   const consent = consentResource({
@@ -26,6 +38,7 @@ export function citizenBundle(data: Everything) {
     material: data.choices.material,
     genetic: data.choices.genetic,
     updatedAt: data.choices.updatedAt ?? new Date(),
+    patientReference,
   })
-  return bundle('collection', [...specimens, consent])
+  return bundle('collection', [patient, ...specimens, consent])
 }

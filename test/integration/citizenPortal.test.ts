@@ -337,6 +337,11 @@ describe('citizen portal', () => {
       const own = await publicIdsOf(donorId('bo'))
       expect(bundle.entry.filter((e) => e.resource.resourceType === 'Specimen')).to.have.length(own.length)
       expect(bundle.entry.filter((e) => e.resource.resourceType === 'Consent')).to.have.length(1)
+      // Subject and patient point at the person's own Patient entry, which carries bo's CPR number.
+      const patient = bundle.entry.find((e) => e.resource.resourceType === 'Patient')!.resource as unknown as { id: string; identifier: { value: string }[] }
+      expect(patient.identifier[0]!.value).to.equal(demoCitizen('bo').cpr)
+      const references = bundle.entry.map((e) => e.resource as unknown as { subject?: { reference: string }; patient?: { reference: string } })
+      for (const r of references.filter((x) => x.subject || x.patient)) expect((r.subject ?? r.patient)!.reference).to.equal(`Patient/${patient.id}`)
     })
   })
 

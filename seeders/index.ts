@@ -47,6 +47,8 @@ export async function reloadDemoData(services: Services): Promise<void> {
     const [rows] = await sequelize.query(`select to_regclass('sessions') is not null as present`, { transaction })
     const sessions = (rows as { present: boolean }[])[0]?.present ? ['sessions'] : []
     await sequelize.query(`truncate ${[...DATA_TABLES, ...sessions].join(', ')} restart identity cascade`, { transaction })
+    // A new audit trail starts every chain again from its genesis hash.
+    await sequelize.query(`update audit_chain_heads set seq = 0, hash = sha256(convert_to('biobank-registry audit chain ' || chain, 'UTF8'))`, { transaction })
     await writePlan(services, buildDemoPlan(), transaction)
   })
 }

@@ -11,13 +11,25 @@ export interface Runtime {
   shutdown(): Promise<void>
 }
 
-export async function bootstrap(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Runtime> {
+export interface BootstrapOptions {
+  /** The web server works as the restricted app role; the operator's tools (seed, import) as the owner. */
+  asAppRole?: boolean
+  /** Runs as the owner after the migrations and before the app role takes over (e.g. loading the demo data). */
+  prepare?: (ownerServices: Services) => Promise<void>
+}
+
+export async function bootstrap(config: Config, logger: Logger = createLogger(config.logLevel), options: BootstrapOptions = {}): Promise<Runtime> {
   const location = await locateDatabase(config, (message) => logger.info(message))
   logger.info(`PostgreSQL: ${location.displayUrl}`)
-  const sequelize = createSequelize(location.url, config.database.poolMax)
-  const applied = await migrate(sequelize)
+  const owner = createSequelize(location.url, config.database.poolMax)
+  const applied = await migrate(owner)
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations')
-  const services = createServices(config, logger, sequelize)
+  let services = createServices(config, logger, owner)
+  await options.prepare?.(services)
+  if (options.asAppRole) {
+    await services.database.close()
+    services = createServices(config, logger, createSequelize(location.url, config.database.poolMax, { asAppRole: true }))
+  }
   return {
     services,
     async shutdown() {

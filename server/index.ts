@@ -10,8 +10,12 @@ import { failAndExit } from './cli/fail.ts'
 try {
   const config = loadConfigFromEnvironment()
   const logger = createLogger(config.logLevel)
-  const runtime = await bootstrap(config, logger)
-  if (config.seedDemoData && (await seedDemoDataIfEmpty(runtime.services))) logger.info('loaded demo data')
+  const runtime = await bootstrap(config, logger, {
+    asAppRole: true,
+    prepare: async (owner) => {
+      if (config.seedDemoData && (await seedDemoDataIfEmpty(owner))) logger.info('loaded demo data')
+    },
+  })
 
   const server = http.createServer(createApp(runtime.services))
   server.listen(config.port, config.host, () => logger.info(`biobank-registry listening on ${config.baseUrl}`))

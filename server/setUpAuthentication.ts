@@ -32,6 +32,7 @@ export function setUpAuthentication(services: Services): Authentication {
           : {
               kind: 'staff',
               name: user.name,
+              role: user.role,
               roleLabel: [label(staffRoles, user.role, lang), user.biobankCode ? biobanks.find((b) => b.code === user.biobankCode)?.name : undefined].filter(Boolean).join(', '),
             }
     }

@@ -6,7 +6,7 @@ import i18next, { type TFunction } from 'i18next'
 import type { Express, Request, RequestHandler } from 'express'
 import { projectRoot, type Config } from './config.ts'
 import { formatDate, formatDateTime } from './domain/formatting.ts'
-import { availabilities, findEntry, lineages, materialTypes, optOutChoices, quantityUnits, sampleEventTypes, staffRoles, storageTemperatures, type VocabularyEntry } from './domain/vocabulary.ts'
+import { availabilities, findEntry, lineages, materialTypes, optOutChoices, quantityUnits, sampleEventTypes, staffRoles, storageTemperatures, type StaffRole, type VocabularyEntry } from './domain/vocabulary.ts'
 
 const vocabularies = {
   material: materialTypes,
@@ -34,6 +34,8 @@ export const defaultLanguage: Language = 'da'
 export interface ViewUser {
   kind: 'citizen' | 'staff'
   name: string
+  /** The staff role's code, so the staff menu can leave out what the role cannot do. Citizens have none. */
+  role?: StaffRole
   /** The staff role in plain words, e.g. "Bioanalytiker, Region Hovedstadens Biobank". Citizens have none. */
   roleLabel?: string
   /** A parent acting for a child under 15. */

@@ -31,12 +31,23 @@ export async function locateDatabase(config: Config, info?: (message: string) =>
   return handle
 }
 
-export function createSequelize(url: string, poolMax: number): Sequelize {
+/**
+ * The role the web app works as (created by the audit-chain migration): it may not UPDATE or DELETE audit,
+ * sample or opt-out events. Migrations and the operator's command-line tools connect as the owner.
+ */
+export const APP_ROLE = 'registry_app'
+
+export interface SequelizeOptions {
+  /** Work as APP_ROLE on every connection (SET ROLE through the startup options). */
+  asAppRole?: boolean
+}
+
+export function createSequelize(url: string, poolMax: number, options: SequelizeOptions = {}): Sequelize {
   return new Sequelize(url, {
     dialect: 'postgres',
     logging: false,
     pool: { max: poolMax, min: 0, idle: 10_000, acquire: 10_000 },
     define: { underscored: true, freezeTableName: true },
-    dialectOptions: { application_name: 'biobank-registry' },
+    dialectOptions: { application_name: 'biobank-registry', ...(options.asAppRole ? { options: `-c role=${APP_ROLE}` } : {}) },
   })
 }

@@ -15,7 +15,19 @@ export interface Database {
 export function createDatabase(sequelize: Sequelize): Database {
   const models = initModels(sequelize)
   const { host, port, database, username, password } = sequelize.config
-  const pool = new pg.Pool({ host, port: Number(port), database, user: username, password: password ?? undefined, max: 4, connectionTimeoutMillis: 5000, application_name: 'biobank-registry' })
+  // The plain pool works as the same role as Sequelize (the app role for the web app).
+  const { options } = ((sequelize as unknown as { options: { dialectOptions?: { options?: string } } }).options.dialectOptions ?? {})
+  const pool = new pg.Pool({
+    host,
+    port: Number(port),
+    database,
+    user: username,
+    password: password ?? undefined,
+    max: 4,
+    connectionTimeoutMillis: 5000,
+    application_name: 'biobank-registry',
+    ...(options ? { options } : {}),
+  })
   // A broken idle connection (database restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined)
   return {

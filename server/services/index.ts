@@ -4,7 +4,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { createCprProtector, type CprProtector } from '../domain/cprCrypto.ts'
 import { createDatabase, type Database } from './database.ts'
-import { createAuditService, type AuditService } from './auditService.ts'
+import { createAuditSearch, createAuditService, type AuditSearch, type AuditService } from './auditService.ts'
 import { createAuthService, type AuthService } from './authService.ts'
 import type { ServiceDeps } from './serviceDeps.ts'
 import { createCitizenService, type CitizenService } from './citizenService.ts'
@@ -22,6 +22,7 @@ export interface Services {
   database: Database
   cpr: CprProtector
   audit: AuditService
+  auditSearch: AuditSearch
   auth: AuthService
   citizen: CitizenService
   optOuts: OptOutService
@@ -43,6 +44,7 @@ export function createServices(config: Config, logger: Logger, sequelize: Sequel
   return {
     ...deps,
     auth,
+    auditSearch: createAuditSearch(database, audit),
     citizen: createCitizenService(deps),
     optOuts,
     samples: createSampleService(deps),

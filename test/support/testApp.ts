@@ -35,7 +35,8 @@ export async function startTestApp(environment: Record<string, string> = {}): Pr
   const baseUrl = `http://127.0.0.1:${port}`
   const databaseUrl = await createTestDatabase()
   const config = testConfig({ BASE_URL: baseUrl, DATABASE_URL: databaseUrl, PORT: String(port), ...environment })
-  const sequelize = createSequelize(databaseUrl, 5)
+  // The app works as the restricted app role, exactly as in production.
+  const sequelize = createSequelize(databaseUrl, 5, { asAppRole: true })
   const services = createServices(config, captureLogger(), sequelize)
   server.on('request', createApp(services))
   return {

@@ -20,6 +20,34 @@ async function testPgPort(): Promise<number> {
 }
 
 let cluster: EmbeddedPostgresHandle | undefined
+
+// Several test processes may share the cluster (two terminals, the browser suite after the unit suite): each
+// leaves a file named after its pid while it uses the cluster, and only the last one out stops it.
+const USERS_DIR = path.join(projectRoot, TEST_DATA_DIR, 'users')
+const ownUserFile = path.join(USERS_DIR, String(process.pid))
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Other live processes using the cluster; files of processes that died are removed. */
+function otherUsers(): number[] {
+  if (!fs.existsSync(USERS_DIR)) return []
+  return fs
+    .readdirSync(USERS_DIR)
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid)
+    .filter((pid) => {
+      if (isAlive(pid)) return true
+      fs.rmSync(path.join(USERS_DIR, String(pid)), { force: true })
+      return false
+    })
+}
 let templateName: string | undefined
 const created: string[] = []
 
@@ -58,14 +86,22 @@ function templateFingerprint(): string {
 
 async function ensureTemplate(): Promise<string> {
   const config = testConfig()
+  fs.mkdirSync(USERS_DIR, { recursive: true })
+  fs.writeFileSync(ownUserFile, '')
   cluster ??= await startEmbeddedPostgres({ dataDir: config.dataDir, port: await testPgPort(), password: config.secrets.embeddedPostgresPassword, database: 'postgres' })
   const name = `biobank_template_${templateFingerprint()}`
   const exists = await admin(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1)
   if (exists) return name
-  // Old templates (from earlier schemas) and databases left by an interrupted run are dropped.
+  // Old templates (from earlier schemas) and databases left by an interrupted run are dropped; never the
+  // databases of another test process that is still running.
+  const others = otherUsers()
   await admin(async (c) => {
     const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like 'biobank_template_%' or datname like 'biobank_test_%'")
-    for (const row of rows) await c.query(`drop database if exists ${c.escapeIdentifier(row.datname)} with (force)`)
+    for (const { datname } of rows) {
+      const owner = /^biobank_test_(\d+)_/.exec(datname)?.[1]
+      if (owner ? others.includes(Number(owner)) : others.length > 0) continue
+      await c.query(`drop database if exists ${c.escapeIdentifier(datname)} with (force)`)
+    }
   })
   const building = `${name}_building`
   await admin((c) => c.query(`create database ${c.escapeIdentifier(building)}`))
@@ -104,7 +140,15 @@ export async function stopTestCluster(): Promise<void> {
   const running = cluster
   cluster = undefined
   templateName = undefined
-  await running?.stop()
+  fs.rmSync(ownUserFile, { force: true })
+  if (!running || otherUsers().length > 0) return
+  if (!running.reused) return running.stop()
+  // The last one out stops the cluster even when another process started it: a fast shutdown by signal.
+  const pidFile = path.join(projectRoot, TEST_DATA_DIR, 'pg', 'postmaster.pid')
+  const postmaster = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
+  if (!Number.isInteger(postmaster) || !isAlive(postmaster)) return
+  process.kill(postmaster, 'SIGINT')
+  for (let waited = 0; fs.existsSync(pidFile) && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
 }
 
 /** For tests that stop or inspect the cluster itself. */

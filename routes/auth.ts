@@ -63,7 +63,9 @@ export default function authRoutes(services: Services, { passport, oidc }: Authe
           const now = Date.now()
           req.session.signedInAt = now
           req.session.lastSeenAt = now
-          res.redirect(303, safeReturnTo(info?.state?.returnTo) ?? startPage[kind])
+          // Saved before the redirect: a browser that asks for the next page at once must find the stamps there,
+          // or the idle check would send a brand-new session to the "expired" page.
+          req.session.save((saveError) => (saveError ? next(saveError) : res.redirect(303, safeReturnTo(info?.state?.returnTo) ?? startPage[kind])))
         })
       })(req, res, next)
     })

@@ -38,7 +38,7 @@ export default function citizenRoutes(services: Services): Router {
     const subject = await citizen.resolveSubject(user, req.session.actingForDonorId)
     if (subject === 'childNoLongerAvailable') {
       delete req.session.actingForDonorId
-      return res.redirect(303, '/borger?besked=barn-ikke-tilgaengeligt')
+      return req.session.save((error) => (error ? next(error) : res.redirect(303, '/borger?besked=barn-ikke-tilgaengeligt')))
     }
     res.locals.subject = subject
     if (subject.childName && res.locals.user) res.locals.user = { ...res.locals.user, actingFor: { name: subject.childName } }
@@ -53,19 +53,20 @@ export default function citizenRoutes(services: Services): Router {
     res.render('pages/citizen/start', { subject, choices, children, message: typeof req.query.besked === 'string' ? req.query.besked : undefined })
   })
 
-  router.post('/borger/handl-for', async (req, res) => {
+  router.post('/borger/handl-for', async (req, res, next) => {
     const user = citizenOf(req)
     const wanted = Number(req.body?.child)
     const child = (await citizen.children(user)).find((c) => c.donorId === wanted)
     // Any id that is not a child in custody under 15 is answered like a page that does not exist.
     if (!child) throw notFound()
     req.session.actingForDonorId = child.donorId
-    res.redirect(303, '/borger')
+    // Saved before the redirect, or the next page could still be read from the session before the switch.
+    req.session.save((error) => (error ? next(error) : res.redirect(303, '/borger')))
   })
 
-  router.post('/borger/handl-for-mig-selv', (req, res) => {
+  router.post('/borger/handl-for-mig-selv', (req, res, next) => {
     delete req.session.actingForDonorId
-    res.redirect(303, '/borger')
+    req.session.save((error) => (error ? next(error) : res.redirect(303, '/borger')))
   })
 
   router.get('/borger/proever', async (req, res) => {

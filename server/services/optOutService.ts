@@ -9,6 +9,7 @@ import type { CitizenSubject } from './citizenService.ts'
 import type { OptOutChoice } from '../domain/vocabulary.ts'
 import type { OptOutState } from '../domain/researchUse.ts'
 import { maskCpr, parseCpr, type CprError } from '../domain/cpr.ts'
+import { danishDate } from '../domain/formatting.ts'
 import type { StaffSessionUser } from './authService.ts'
 import { assertStaffMay } from './authorization.ts'
 
@@ -40,12 +41,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // Crockford's base32: no I, L, O or U, so a reference read aloud on the phone is not misheard.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
-/** `VAR-2026-7K3MQ9XZ`: the year and 8 random characters (40 bits). */
+/** `VAR-2026-7K3MQ9XZ`: the year in Denmark and 8 random characters (40 bits). */
 export function newReceiptReference(now: Date = new Date()): string {
   const bytes = crypto.randomBytes(8)
   let code = ''
   for (const byte of bytes) code += ALPHABET[byte % 32]
-  return `VAR-${now.getUTCFullYear()}-${code}`
+  return `VAR-${danishDate(now).slice(0, 4)}-${code}`
 }
 
 export const isFormToken = (value: unknown): value is string => typeof value === 'string' && UUID.test(value)

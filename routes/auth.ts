@@ -31,6 +31,18 @@ export default function authRoutes(services: Services, { passport, oidc }: Authe
         req.log.error({ reason: (error as Error).message, kind }, 'identity provider unavailable')
         return next(new HttpError(503, 'identity provider unavailable'))
       }
+      // The redirect to the provider goes out only once the session (state, nonce, PKCE verifier) is stored: when
+      // the database is down the citizen gets a 503 here, rather than a MitID sign-in that cannot come back.
+      const end = res.end.bind(res) as (...args: unknown[]) => Response
+      res.end = ((...args: unknown[]) => {
+        req.session.save((error) => {
+          res.end = end as typeof res.end
+          if (!error) return end(...args)
+          res.removeHeader('Location')
+          next(error)
+        })
+        return res
+      }) as typeof res.end
       passport.authenticate(oidc.strategyName(kind), { returnTo: safeReturnTo(req.query.returnTo) } as object)(req, res, next)
     })
 

@@ -12,17 +12,24 @@ export class HttpError extends Error {
 }
 
 /** Errors that mean the database is out of reach: the citizen gets 503 and a Danish explanation, not a 500. */
-function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; parent?: { code?: string } }
+/** Errors that mean "the database is out of reach right now", whatever layer (pg, Sequelize) reports them. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string; parent?: { code?: string; message?: string } }
   const code = e.parent?.code ?? e.code
+  const message = `${e.message ?? ''} ${e.parent?.message ?? ''}`
   return (
     e.name === 'SequelizeConnectionError' ||
     e.name === 'SequelizeConnectionRefusedError' ||
     e.name === 'SequelizeConnectionAcquireTimeoutError' ||
+    e.name === 'SequelizeConnectionTimedOutError' ||
     e.name === 'SequelizeHostNotReachableError' ||
     code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    (typeof code === 'string' && code.startsWith('08')) || // connection exception class
     code === '57P01' || // admin shutdown
-    code === '57P03' // cannot connect now
+    code === '57P03' || // cannot connect now
+    /timeout exceeded when trying to connect|Connection terminated/.test(message)
   )
 }
 

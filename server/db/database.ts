@@ -48,6 +48,7 @@ export function createSequelize(url: string, poolMax: number, options: Sequelize
     logging: false,
     pool: { max: poolMax, min: 0, idle: 10_000, acquire: 10_000 },
     define: { underscored: true, freezeTableName: true },
-    dialectOptions: { application_name: 'biobank-registry', ...(options.asAppRole ? { options: `-c role=${APP_ROLE}` } : {}) },
+    // keepAlive: a connection whose network silently went away is noticed and replaced, not waited on forever.
+    dialectOptions: { application_name: 'biobank-registry', keepAlive: true, ...(options.asAppRole ? { options: `-c role=${APP_ROLE}` } : {}) },
   })
 }

@@ -26,6 +26,7 @@ export function createDatabase(sequelize: Sequelize): Database {
     max: 4,
     connectionTimeoutMillis: 5000,
     application_name: 'biobank-registry',
+    keepAlive: true,
     ...(options ? { options } : {}),
   })
   // A broken idle connection (database restarted) must not crash the process; the next query reconnects.
@@ -35,11 +36,15 @@ export function createDatabase(sequelize: Sequelize): Database {
     models,
     pool,
     async isReady() {
+      // A cut network can leave a query unanswered for minutes; readiness answers within 2 s either way.
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)))
       try {
-        await sequelize.query('select 1')
-        return true
+        return await Promise.race([sequelize.query('select 1').then(() => true), timeout])
       } catch {
         return false
+      } finally {
+        clearTimeout(timer)
       }
     },
     async close() {

@@ -1,0 +1,92 @@
+// The scenarios of `npm run bench`, in the order they run. Adding one is one line: its id, title and module.
+// A module exports `run(ctx: BenchContext): Promise<ScenarioResult>` (bench/types.ts). An optional module that is
+// not present yet is reported as skipped, not as a crash.
+import fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { BenchContext, ScenarioResult, ScenarioRun } from './types.ts'
+
+export interface ScenarioEntry {
+  id: string
+  title: string
+  /** The scenario's run function; undefined (with the reason) when an optional module is absent. */
+  load(): Promise<ScenarioRun | { missing: string }>
+}
+
+type Module = Record<string, unknown>
+
+/** A module of this folder that may not exist yet; `adapt` turns a module without `run` into a ScenarioRun. */
+function optional(file: string, adapt?: (module: Module) => ScenarioRun | undefined): ScenarioEntry['load'] {
+  return async () => {
+    const url = new URL(file, import.meta.url)
+    if (!fs.existsSync(fileURLToPath(url))) return { missing: `bench/${file.replace(/^\.\//, '')} is not present` }
+    const module = (await import(url.href)) as Module
+    if (typeof module.run === 'function') return module.run as ScenarioRun
+    const adapted = adapt?.(module)
+    if (adapted) return adapted
+    throw new Error(`bench/${file.replace(/^\.\//, '')} exports no run(ctx) function`)
+  }
+}
+
+const builtIn = (load: () => Promise<{ run: ScenarioRun }>): ScenarioEntry['load'] => async () => (await load()).run
+
+export const scenarios: ScenarioEntry[] = [
+  // First: it stops and starts the cluster, before the shared server exists.
+  { id: 'startup', title: 'Start-up to /readyz 200', load: builtIn(() => import('./scenarios/startup.ts')) },
+  { id: 'citizen-samples', title: 'Citizen "my samples" page', load: builtIn(() => import('./scenarios/citizenSamples.ts')) },
+  { id: 'opt-out', title: 'Opt-out change with receipt (durable)', load: builtIn(() => import('./scenarios/optOut.ts')) },
+  { id: 'import', title: 'CSV import of 1,000,000 rows', load: optional('./importScenario.ts') },
+  { id: 'search', title: 'Staff search, first and deep page', load: optional('./searchScenario.ts', adaptSearch) },
+  { id: 'eligibility', title: 'Eligibility check of 1,000,000 labels', load: optional('./eligibilityScenario.ts') },
+]
+
+// --- adapters for modules written before the run(ctx) interface ---------------------------------------------------
+
+interface PageTiming {
+  page: number
+  rows?: number
+  p50Ms?: number
+  p99Ms?: number
+  reached?: false
+  note?: string
+  scans?: string[]
+}
+
+type RunSearchScenario = (
+  services: BenchContext['services'],
+  options: { biobank: string; criteria: Record<string, string>; depth: number; iterations: number },
+) => Promise<{ firstPage: PageTiming; deepPage: PageTiming; walkMs: number; samplesInDatabase: number; iterations: number }>
+
+/** bench/searchScenario.ts as first written: `runSearchScenario(services, options)`, in process, no floor. */
+function adaptSearch(module: Module): ScenarioRun | undefined {
+  if (typeof module.runSearchScenario !== 'function') return undefined
+  const runSearch = module.runSearchScenario as RunSearchScenario
+  return async (ctx): Promise<ScenarioResult> => {
+    const criteria = { materialType: 'plasma', collectedFrom: '2010-01-01', collectedTo: '2025-12-31' }
+    const depth = ctx.smoke ? 3 : 200
+    const result = await runSearch(ctx.services, { biobank: 'RH', criteria, depth, iterations: ctx.smoke ? 20 : 200 })
+    const deep = result.deepPage
+    const metrics: ScenarioResult['metrics'] = [
+      { name: 'first page p99', value: result.firstPage.p99Ms!, unit: 'ms', better: 'lower', target: { below: 100 } },
+      { name: 'first page p50', value: result.firstPage.p50Ms!, unit: 'ms', better: 'lower' },
+    ]
+    if (deep.reached !== false) {
+      metrics.push(
+        { name: `page ${deep.page} p99`, value: deep.p99Ms!, unit: 'ms', better: 'lower', target: { below: 100 } },
+        { name: `page ${deep.page} p50`, value: deep.p50Ms!, unit: 'ms', better: 'lower' },
+      )
+    }
+    return {
+      id: 'search',
+      title: 'Staff search, first and deep page',
+      metrics,
+      serverRssMaxMb: null,
+      notes: [
+        `registrar of RH, ${criteria.materialType}, collected ${criteria.collectedFrom} to ${criteria.collectedTo}; ${result.iterations} timed runs per page, one after the other, through searchService in the bench process`,
+        `first page scans: ${(result.firstPage.scans ?? []).join(', ')}`,
+        deep.reached === false ? `deep page not reached: ${deep.note}` : `page ${deep.page} (reached by following the cursor in ${result.walkMs} ms) scans: ${(deep.scans ?? []).join(', ')}`,
+        'no floor: the scenario has none yet',
+      ],
+      details: result as unknown as Record<string, unknown>,
+    }
+  }
+}

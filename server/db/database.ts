@@ -46,7 +46,8 @@ export function createSequelize(url: string, poolMax: number, options: Sequelize
   return new Sequelize(url, {
     dialect: 'postgres',
     logging: false,
-    pool: { max: poolMax, min: 0, idle: 10_000, acquire: 10_000 },
+    // Connections are kept warm: a new one pays for compiling the audit-chain trigger on its first insert.
+    pool: { max: poolMax, min: Math.min(2, poolMax), idle: 60_000, acquire: 10_000 },
     define: { underscored: true, freezeTableName: true },
     // keepAlive: a connection whose network silently went away is noticed and replaced, not waited on forever.
     dialectOptions: { application_name: 'biobank-registry', keepAlive: true, ...(options.asAppRole ? { options: `-c role=${APP_ROLE}` } : {}) },

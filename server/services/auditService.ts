@@ -22,18 +22,23 @@ export interface AuditEntry {
 export function createAuditService(database: Database) {
   return {
     async record(entry: AuditEntry, transaction?: Transaction): Promise<void> {
-      await database.models.AuditEvent.create(
+      // A plain INSERT (no RETURNING, no model instance): this runs on every page view and every change.
+      await database.sequelize.query(
+        `insert into audit_events (actor_kind, actor_donor_id, actor_staff_id, action, subject_donor_id, sample_id, details, request_id)
+         values (:actorKind, :actorDonorId, :actorStaffId, :action, :subjectDonorId, :sampleId, :details, :requestId)`,
         {
-          actorKind: entry.actor.kind,
-          actorDonorId: entry.actor.kind === 'citizen' ? entry.actor.donorId : null,
-          actorStaffId: entry.actor.kind === 'staff' ? entry.actor.staffUserId : null,
-          action: entry.action,
-          subjectDonorId: entry.subjectDonorId ?? null,
-          sampleId: entry.sampleId ?? null,
-          details: entry.details ?? {},
-          requestId: entry.requestId ?? null,
+          replacements: {
+            actorKind: entry.actor.kind,
+            actorDonorId: entry.actor.kind === 'citizen' ? entry.actor.donorId : null,
+            actorStaffId: entry.actor.kind === 'staff' ? entry.actor.staffUserId : null,
+            action: entry.action,
+            subjectDonorId: entry.subjectDonorId ?? null,
+            sampleId: entry.sampleId ?? null,
+            details: JSON.stringify(entry.details ?? {}),
+            requestId: entry.requestId ?? null,
+          },
+          transaction,
         },
-        { transaction },
       )
     },
   }

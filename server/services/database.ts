@@ -23,7 +23,8 @@ export function createDatabase(sequelize: Sequelize): Database {
     database,
     user: username,
     password: password ?? undefined,
-    max: 4,
+    // Sessions are read on every request: this pool must keep up with the request concurrency, like Sequelize's.
+    max: Math.max(4, (sequelize.config.pool as { max?: number } | undefined)?.max ?? 10),
     connectionTimeoutMillis: 5000,
     application_name: 'biobank-registry',
     keepAlive: true,

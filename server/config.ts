@@ -29,7 +29,13 @@ const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).optional(),
   BASE_URL: z.url().optional(),
-  TRUST_PROXY: bool.default(false),
+  // How many reverse proxies stand in front of the app. `true` means one: trusting every X-Forwarded-For hop would
+  // let a client forge its address and walk around the rate limits.
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|[0-9])$/, 'must be false, true (one proxy) or the number of proxies (0-9)')
+    .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : Number(v)))
+    .default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: z.url().optional(),
@@ -88,7 +94,8 @@ export interface Config {
   host: string | undefined
   /** Public origin of the app, without trailing slash. */
   baseUrl: string
-  trustProxy: boolean
+  /** Number of trusted reverse-proxy hops (0: none). */
+  trustProxy: number
   logLevel: string
   /** Absolute path of the folder holding the embedded database and generated development secrets. */
   dataDir: string

@@ -1,9 +1,22 @@
 // Security headers: a strict CSP (no inline script or style anywhere), no framing, HSTS in production.
 import helmet from 'helmet'
-import type { RequestHandler } from 'express'
+import { Router, type RequestHandler } from 'express'
 import type { Config } from './config.ts'
 
-export function setUpWebSecurity(config: Config): RequestHandler {
+/** Pages of the signed-in areas hold personal data: no browser or proxy may keep a copy (ASVS V8.2.1). */
+const noStoreForPersonalPages: RequestHandler = (req, res, next) => {
+  if (/^\/(borger|medarbejder|auth)(\/|$)/.test(req.path)) res.setHeader('Cache-Control', 'no-store')
+  next()
+}
+
+export function setUpWebSecurity(config: Config): Router {
+  const router = Router()
+  router.use(noStoreForPersonalPages)
+  router.use(securityHeaders(config))
+  return router
+}
+
+function securityHeaders(config: Config): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,

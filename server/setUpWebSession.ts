@@ -36,7 +36,7 @@ export function setUpWebSession(services: Services): Router {
       }),
       resave: false,
       saveUninitialized: false,
-      proxy: config.trustProxy,
+      proxy: config.trustProxy > 0,
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.production, path: '/' },
     }),
   )

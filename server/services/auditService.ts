@@ -81,7 +81,8 @@ function decodeCursor(cursor: string | undefined): [string, number] | undefined 
   if (!cursor) return undefined
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown]
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && Number.isSafeInteger(id)) return [at, id as number]
+    // Only what encodeCursor writes: an exact ISO instant and a positive id (anything else is a damaged link).
+    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && new Date(at).toISOString() === at && Number.isSafeInteger(id) && (id as number) > 0) return [at, id as number]
   } catch {
     // A damaged cursor starts from the first page.
   }
@@ -97,8 +98,9 @@ export function createAuditSearch(database: Database, audit: ReturnType<typeof c
       const where: string[] = []
       const replacements: Record<string, unknown> = { limit: AUDIT_PAGE_SIZE + 1 }
       if (criteria.action) {
-        where.push(`(a.action = :action or a.action like :actionPrefix)`)
-        Object.assign(replacements, { action: criteria.action, actionPrefix: `${criteria.action}.%` })
+        // starts_with, not LIKE: "_" in an action name is a character, not a wildcard.
+        where.push(`(a.action = :action or starts_with(a.action, :actionPrefix))`)
+        Object.assign(replacements, { action: criteria.action, actionPrefix: `${criteria.action}.` })
       }
       if (criteria.actorKind) {
         where.push('a.actor_kind = :actorKind')

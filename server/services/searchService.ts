@@ -158,7 +158,12 @@ export function decodeCursor(cursor: string): SampleKeyset | undefined {
   if (cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined
   try {
     const parsed = cursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
-    if (!parsed.success || Number.isNaN(Date.parse(parsed.data.t))) return undefined
+    if (!parsed.success) return undefined
+    // A real instant PostgreSQL accepts (no 31 February, no year 0) and an id that fits a bigint.
+    const { t, i } = parsed.data
+    const instant = new Date(`${t.slice(0, 23)}Z`)
+    if (Number.isNaN(instant.getTime()) || t.startsWith('0000') || instant.toISOString().slice(0, 19) !== t.slice(0, 19)) return undefined
+    if (BigInt(i) > 9_223_372_036_854_775_807n) return undefined
     return { direction: parsed.data.d === 'a' ? 'after' : 'before', key: { collectedAt: parsed.data.t, id: parsed.data.i } }
   } catch {
     return undefined

@@ -1,6 +1,6 @@
-// Security checks that FAIL on the current code: real defects the suite found, kept apart so the rest stays green.
-// Each test says what is wrong and the fix proposed; when the fix lands, the test passes and can move to the file
-// of its check (injection.test.ts, limits.test.ts, headers.test.ts).
+// Defects the security suite found, each kept as the test that caught it (all fixed): a forged X-Forwarded-For
+// behind TRUST_PROXY, 500s for edited page cursors, "_" as a LIKE wildcard in the audit search, and personal
+// pages without Cache-Control: no-store.
 import { expect } from 'chai'
 import { headingOf, isCleanPage, SecurityContext } from './harness.ts'
 import { ownPath, pageActorFor } from './exercise.ts'
@@ -9,7 +9,7 @@ import { newAgent } from '../../support/oidcFlow.ts'
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-describe('security: known failures (defects found by the security suite)', function () {
+describe('security: defects found by the suite, fixed', function () {
   this.timeout(300_000)
 
   // One app at a time: the Sequelize models are module-wide (models/index.ts), so a second app started in this

@@ -10,6 +10,7 @@ import importRoutes from './staff/import.ts'
 import exportRoutes from './staff/export.ts'
 import labelsRoutes from './staff/labels.ts'
 import optOutRoutes from './staff/optOut.ts'
+import researchRoutes from './staff/research.ts'
 
 export default function staffRoutes(services: Services): Router {
   const router = Router()
@@ -21,5 +22,6 @@ export default function staffRoutes(services: Services): Router {
   router.use(exportRoutes(services))
   router.use(labelsRoutes(services))
   router.use(optOutRoutes(services))
+  router.use(researchRoutes(services))
   return router
 }

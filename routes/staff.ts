@@ -11,6 +11,7 @@ import exportRoutes from './staff/export.ts'
 import labelsRoutes from './staff/labels.ts'
 import optOutRoutes from './staff/optOut.ts'
 import auditRoutes from './staff/audit.ts'
+import researchRoutes from './staff/research.ts'
 
 export default function staffRoutes(services: Services): Router {
   const router = Router()
@@ -23,5 +24,6 @@ export default function staffRoutes(services: Services): Router {
   router.use(labelsRoutes(services))
   router.use(optOutRoutes(services))
   router.use(auditRoutes(services))
+  router.use(researchRoutes(services))
   return router
 }

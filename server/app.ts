@@ -13,6 +13,7 @@ import { setUpAuthentication } from './setUpAuthentication.ts'
 import { setUpCsrf } from './setUpCsrf.ts'
 import { notFoundHandler, errorHandler } from './errorHandler.ts'
 import routes from '../routes/index.ts'
+import apiRoutes from '../routes/api.ts'
 
 export function createApp(services: Services): express.Express {
   const { config } = services
@@ -25,6 +26,8 @@ export function createApp(services: Services): express.Express {
   app.use(setUpHealthChecks(services))
   app.use(setUpStaticResources(config))
   setUpViews(app, config)
+  // The integration API: bearer keys, its own streamed bodies and rate limits; no session, no CSRF.
+  app.use(apiRoutes(services))
   app.use(setUpDevProvider(config)) // before body parsing and sessions: the provider has its own
   app.use(setUpWebRequestParsing())
   app.use(setUpWebSession(services))

@@ -15,6 +15,8 @@ import { createImportService, type ImportService } from './importService.ts'
 import { createExportService, type ExportService } from './exportService.ts'
 import { createDashboardService, type DashboardService } from './dashboardService.ts'
 import { createLabelService, type LabelService } from './labelService.ts'
+import { createEligibilityService, type EligibilityService } from './eligibilityService.ts'
+import { createApiClientService, type ApiClientService } from './apiClientService.ts'
 
 export interface Services {
   config: Config
@@ -32,6 +34,8 @@ export interface Services {
   exports: ExportService
   dashboard: DashboardService
   labels: LabelService
+  eligibility: EligibilityService
+  apiClients: ApiClientService
 }
 
 export function createServices(config: Config, logger: Logger, sequelize: Sequelize): Services {
@@ -53,5 +57,7 @@ export function createServices(config: Config, logger: Logger, sequelize: Sequel
     exports: createExportService(deps),
     dashboard: createDashboardService(deps),
     labels: createLabelService(deps),
+    eligibility: createEligibilityService(deps),
+    apiClients: createApiClientService(deps),
   }
 }

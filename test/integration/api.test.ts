@@ -1,0 +1,374 @@
+// The integration API: an admin issues a named key for their biobank (shown once, stored as a hash), an
+// integration checks labels with it (JSON, NDJSON or text, streamed), the key can be revoked, and every mistake is
+// a clear 400 JSON answer. The OpenAPI description is served and is a valid OpenAPI 3 document.
+import crypto from 'node:crypto'
+import http from 'node:http'
+import { expect } from 'chai'
+import { QueryTypes } from 'sequelize'
+import request from 'superagent'
+import { startTestApp, type TestApp } from '../support/testApp.ts'
+import { csrfTokenOf, get, login, newAgent, type Agent } from '../support/oidcFlow.ts'
+import { EligibilityJsonParser, LineLabelParser, RequestShapeError } from '../../routes/api/labelStream.ts'
+
+interface Answer {
+  checkId: string
+  projectId: number
+  registerVersion: number
+  snapshot: string
+  requested: number
+  duplicates: number
+  requestedSha256: string
+  eligibleCount: number
+  excluded: { material: number; genetic: number; notAvailable: number; unknown: number }
+  eligible: string[]
+}
+
+const sha256OfList = (labels: string[]) => crypto.createHash('sha256').update(labels.map((l) => `${l}\n`).join('')).digest('hex')
+
+describe('integration API: POST /api/v1/eligibility with per-client keys', function () {
+  this.timeout(120_000)
+  let app: TestApp
+  let henrik: Agent
+  let mette: Agent
+  let rhKey: string
+  let rmKey: string
+  let rhProject: { id: number; reference: string }
+
+  const query = <T extends object>(sql: string, replacements: Record<string, unknown> = {}) =>
+    app.services.database.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT })
+
+  const api = (path: string) => `${app.baseUrl}/api/v1${path}`
+  const post = (key: string | undefined, body: unknown, type = 'application/json', path = '/eligibility') => {
+    const req = request.post(api(path)).ok(() => true).set('content-type', type)
+    if (key !== undefined) req.set('authorization', `Bearer ${key}`)
+    return req.send(typeof body === 'string' ? body : JSON.stringify(body))
+  }
+
+  async function signedIn(userId: string): Promise<Agent> {
+    const agent = newAgent()
+    await login(agent, app.baseUrl, 'staff', userId)
+    return agent
+  }
+
+  /** Issues a key on the admin's page; returns it as the page shows it, once. */
+  async function issueKey(agent: Agent, name: string): Promise<string> {
+    const page = await get(agent, `${app.baseUrl}/medarbejder/forskning/api-noegler`)
+    expect(page.status).to.equal(200)
+    const created = await agent.post(`${app.baseUrl}/medarbejder/forskning/api-noegler`).type('form').send({ _csrf: csrfTokenOf(page.text), name }).redirects(0).ok(() => true)
+    expect(created.status).to.equal(200)
+    expect(created.headers['cache-control']).to.contain('no-store')
+    const key = /value="(bbr_[A-Za-z0-9_-]{43})"/.exec(created.text)?.[1]
+    expect(key, 'the new key on the page').to.be.a('string')
+    return key!
+  }
+
+  /** RH's samples that a material-only project may have (available, no material opt-out), and all RH samples. */
+  const rhLabels = async () => {
+    const free = await query<{ label: string }>(
+      `select s.label from samples s join biobanks b on b.id = s.biobank_id left join opt_outs o on o.donor_id = s.donor_id
+        where b.code = 'RH' and s.availability in ('available', 'reserved') and not coalesce(o.material, false) order by s.label`,
+    )
+    const all = await query<{ label: string }>("select s.label from samples s join biobanks b on b.id = s.biobank_id where b.code = 'RH' order by s.label")
+    return { free: free.map((r) => r.label), all: all.map((r) => r.label) }
+  }
+
+  before(async () => {
+    app = await startTestApp()
+    henrik = await signedIn('henrik')
+    mette = await signedIn('mette')
+    const admin = await app.services.auth.signInStaff({ sub: 'henrik', name: 'Henrik Holm', role: 'biobank_admin', biobank: 'RH' }, 'urn:api-test')
+    const created = await app.services.eligibility.createProject((admin as { user: never }).user, { title: 'API-projekt', reference: 'API-2026/7', approvalId: 'VEK-API', purpose: 'material' })
+    rhProject = (created as { project: { id: number; reference: string } }).project
+    rhKey = await issueKey(henrik, 'LIMS RH')
+    rmKey = await issueKey(mette, 'LIMS RM')
+  })
+  after(async () => {
+    await app.close()
+  })
+
+  it('shows a new key once and stores only its SHA-256, scoped to the admin\'s biobank', async () => {
+    const list = await get(henrik, `${app.baseUrl}/medarbejder/forskning/api-noegler`)
+    expect(list.text).to.contain('LIMS RH').and.to.contain(rhKey.slice(0, 12))
+    expect(list.text).not.to.contain(rhKey)
+    expect(list.text).not.to.contain('LIMS RM')
+    const rows = await query<Record<string, unknown>>("select * from api_clients where name = 'LIMS RH'")
+    expect(rows).to.have.length(1)
+    expect((rows[0]!.key_hash as Buffer).equals(crypto.createHash('sha256').update(rhKey).digest())).to.equal(true)
+    expect(JSON.stringify(rows[0])).not.to.contain(rhKey)
+    const [rh] = await query<{ id: number }>("select id from biobanks where code = 'RH'")
+    expect(rows[0]!.biobank_id).to.equal(rh!.id)
+  })
+
+  it('answers a check with the eligible labels and counts, stored and readable again at its Location', async () => {
+    const { free, all } = await rhLabels()
+    const optedOut = all.filter((l) => !free.includes(l))
+    const labels = [...free.slice(0, 5), ...optedOut, 'NOT-A-SAMPLE', free[0]!]
+    const res = await post(rhKey, { labels, project: rhProject.reference })
+    expect(res.status, res.text).to.equal(201)
+    expect(res.headers['content-type']).to.match(/^application\/json/)
+    const answer = res.body as Answer
+    expect(answer.checkId).to.match(/^[0-9a-f-]{36}$/)
+    expect(res.headers.location).to.equal(`/api/v1/eligibility/${answer.checkId}`)
+    expect(answer.eligible).to.deep.equal(free.slice(0, 5))
+    expect(answer.eligibleCount).to.equal(5)
+    expect(answer.requested).to.equal(labels.length)
+    expect(answer.duplicates).to.equal(1)
+    expect(answer.excluded.unknown).to.equal(1)
+    expect(answer.excluded.material + answer.excluded.notAvailable).to.equal(optedOut.length)
+    expect(answer.requestedSha256).to.equal(sha256OfList(labels))
+    const [{ version }] = (await query<{ version: number }>('select max(id) as version from opt_out_events')) as [{ version: number }]
+    expect(answer.registerVersion).to.equal(version)
+    for (const label of optedOut) expect(res.text).not.to.contain(`"${label}"`)
+
+    const again = await request.get(`${app.baseUrl}${res.headers.location}`).set('authorization', `Bearer ${rhKey}`).ok(() => true)
+    expect(again.status).to.equal(200)
+    expect(again.body).to.deep.equal(answer)
+    // Another biobank's key cannot read it.
+    expect((await request.get(`${app.baseUrl}${res.headers.location}`).set('authorization', `Bearer ${rmKey}`).ok(() => true)).status).to.equal(404)
+
+    // One audit event, with the admin who issued the key as actor and the key in the details.
+    const audit = await query<{ actor_kind: string; actor_staff_id: number; details: Record<string, unknown> }>(
+      "select actor_kind, actor_staff_id, details from audit_events where action = 'eligibility.check' and details->>'checkId' = :id",
+      { id: answer.checkId },
+    )
+    const [client] = await query<{ id: number; created_by_staff_id: number }>("select id, created_by_staff_id from api_clients where name = 'LIMS RH'")
+    expect(audit).to.have.length(1)
+    expect(audit[0]).to.deep.include({ actor_kind: 'staff', actor_staff_id: client!.created_by_staff_id })
+    expect(audit[0]!.details).to.deep.include({ apiClientId: client!.id, requested: labels.length, eligible: 5 })
+    // The check names the key, and henrik's project page lists it.
+    const [check] = await query<{ api_client_id: number; staff_user_id: number | null; source: string }>('select api_client_id, staff_user_id, source from eligibility_checks where id = :id', { id: answer.checkId })
+    expect(check).to.deep.equal({ api_client_id: client!.id, staff_user_id: null, source: 'api' })
+    const project = await get(henrik, `${app.baseUrl}/medarbejder/forskning/projekter/${rhProject.id}`)
+    expect(project.text).to.contain(answer.checkId).and.to.contain('integrationen LIMS RH')
+  })
+
+  it('takes text/plain and NDJSON bodies with the project in the query, by id or reference', async () => {
+    const { free } = await rhLabels()
+    const text = await post(rhKey, `${free.slice(0, 3).join('\r\n')}\r\n\r\n`, 'text/plain', `/eligibility?project=${rhProject.id}`)
+    expect(text.status, text.text).to.equal(201)
+    expect((text.body as Answer).eligible).to.deep.equal(free.slice(0, 3))
+    const ndjson = await post(rhKey, free.slice(0, 2).map((l) => JSON.stringify(l)).join('\n'), 'application/x-ndjson', `/eligibility?project=${encodeURIComponent(rhProject.reference)}`)
+    expect(ndjson.status, ndjson.text).to.equal(201)
+    expect((ndjson.body as Answer).eligible).to.deep.equal(free.slice(0, 2))
+    const noProject = await post(rhKey, 'X', 'text/plain')
+    expect(noProject.status).to.equal(400)
+    expect(noProject.body.details[0].path).to.deep.equal(['query', 'project'])
+  })
+
+  it('refuses requests without a valid key with 401, and a revoked key from then on', async () => {
+    const body = { project: rhProject.id, labels: ['X'] }
+    const none = await post(undefined, body)
+    expect(none.status).to.equal(401)
+    expect(none.headers['www-authenticate']).to.match(/^Bearer/)
+    expect(none.body.error).to.be.a('string')
+    expect((await post('bbr_' + 'A'.repeat(43), body)).status).to.equal(401)
+    expect((await post('not a key', body)).status).to.equal(401)
+
+    const key = await issueKey(henrik, 'Kortvarig')
+    expect((await post(key, body)).status).to.equal(201)
+    const page = await get(henrik, `${app.baseUrl}/medarbejder/forskning/api-noegler`)
+    const [client] = await query<{ id: number }>("select id from api_clients where name = 'Kortvarig'")
+    // mette cannot revoke henrik's key.
+    const metteToken = csrfTokenOf((await get(mette, `${app.baseUrl}/medarbejder/forskning/api-noegler`)).text)
+    expect((await mette.post(`${app.baseUrl}/medarbejder/forskning/api-noegler/${client!.id}/spaer`).type('form').send({ _csrf: metteToken }).redirects(0).ok(() => true)).status).to.equal(404)
+    expect((await post(key, body)).status).to.equal(201)
+    const revoked = await henrik.post(`${app.baseUrl}/medarbejder/forskning/api-noegler/${client!.id}/spaer`).type('form').send({ _csrf: csrfTokenOf(page.text) }).redirects(0).ok(() => true)
+    expect(revoked.status).to.equal(303)
+    const after = await post(key, body)
+    expect(after.status).to.equal(401)
+    expect(after.body.error).to.contain('revoked')
+    expect((await get(henrik, `${app.baseUrl}/medarbejder/forskning/api-noegler?spaerret=1`)).text).to.contain('Nøglen er spærret')
+  })
+
+  it("is scoped to the key's biobank: another biobank's labels are unknown, its projects are not found", async () => {
+    const { free } = await rhLabels()
+    // mette's RM project, asked about RH labels with the RM key.
+    const page = await get(mette, `${app.baseUrl}/medarbejder/forskning/projekter/ny`)
+    const created = await mette.post(`${app.baseUrl}/medarbejder/forskning/projekter`).type('form').send({ _csrf: csrfTokenOf(page.text), title: 'Midt', reference: 'RM-API', approvalId: 'VEK-M', purpose: 'both' }).redirects(0).ok(() => true)
+    expect(created.status).to.equal(303)
+    const res = await post(rmKey, { project: 'RM-API', labels: free.slice(0, 4) })
+    expect(res.status, res.text).to.equal(201)
+    expect((res.body as Answer).eligible).to.deep.equal([])
+    expect((res.body as Answer).excluded.unknown).to.equal(4)
+    // The RH project is not the RM key's, by reference or by id.
+    for (const project of [rhProject.reference, rhProject.id]) {
+      const other = await post(rmKey, { project, labels: free.slice(0, 1) })
+      expect(other.status).to.equal(404)
+      expect(other.body.error).to.be.a('string')
+    }
+  })
+
+  it('answers every malformed request with 400 (or 413, 415) and a JSON error saying where', async () => {
+    const [before] = await query<{ n: number }>('select count(*)::int as n from eligibility_checks')
+    const cases: Array<[unknown, number, (string | number)[] | undefined]> = [
+      ['{"project": 1, "labels": ["A",', 400, undefined],
+      ['not json', 400, undefined],
+      [{ project: rhProject.id, labels: 'A' }, 400, ['labels']],
+      [{ project: rhProject.id, labels: ['A', 7] }, 400, ['labels', 1]],
+      [{ project: rhProject.id, labels: ['A', 'B'.repeat(65)] }, 400, ['labels', 1]],
+      [{ project: rhProject.id, labels: ['A\tB'] }, 400, ['labels', 0]],
+      [{ project: rhProject.id, labels: [''] }, 400, ['labels', 0]],
+      [{ project: rhProject.id, labels: [] }, 400, ['labels']],
+      [{ project: rhProject.id }, 400, ['labels']],
+      [{ labels: ['A'] }, 400, ['project']],
+      [{ project: true, labels: ['A'] }, 400, ['project']],
+      [{ project: rhProject.id, labels: ['A'], extra: 1 }, 400, ['extra']],
+      ['[1, 2]', 400, undefined],
+      [`{"project": ${rhProject.id}, "labels": ["A"]} trailing`, 400, undefined],
+    ]
+    for (const [body, status, path] of cases) {
+      const res = await post(rhKey, body)
+      expect(res.status, `${JSON.stringify(body)}: ${res.text}`).to.equal(status)
+      expect(res.headers['content-type']).to.match(/^application\/json/)
+      expect(res.body.error, JSON.stringify(body)).to.be.a('string')
+      if (path) expect(res.body.details?.[0]?.path, JSON.stringify(body)).to.deep.equal(path)
+      if (path) expect(res.body.details[0].message).to.be.a('string').and.not.equal('')
+    }
+    // A mistake early in a large body is answered as soon as it is read; the rest of the body is read and dropped.
+    const large = await post(rhKey, { project: rhProject.id, labels: ['A', 42, ...Array.from({ length: 200_000 }, (_, i) => `LARGE-${i}`)] })
+    expect(large.status).to.equal(400)
+    expect(large.body.details[0].path).to.deep.equal(['labels', 1])
+    const label = await post(rhKey, { project: rhProject.id, labels: ['B'.repeat(65)] })
+    expect(label.body.details[0].message).to.contain('64')
+    expect((await post(rhKey, 'A', 'application/xml')).status).to.equal(415)
+    expect((await post(rhKey, { project: 999999, labels: ['A'] })).status).to.equal(404)
+    const [after] = await query<{ n: number }>('select count(*)::int as n from eligibility_checks')
+    expect(after!.n).to.equal(before!.n)
+  })
+
+  it('checks 100,000 labels in one streamed request', async () => {
+    const { all } = await rhLabels()
+    const labels = [...all]
+    for (let i = labels.length; i < 100_000; i++) labels.push(`API-BULK-${i}`)
+    // Sent as a chunked body, in pieces that split labels and escapes at arbitrary points.
+    const body = Buffer.from(JSON.stringify({ project: String(rhProject.id), labels }))
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(api('/eligibility'), { method: 'POST', headers: { authorization: `Bearer ${rhKey}`, 'content-type': 'application/json; charset=utf-8' } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }))
+      })
+      req.on('error', reject)
+      for (let at = 0; at < body.length; at += 7_919) req.write(body.subarray(at, at + 7_919))
+      req.end()
+    })
+    expect(answer.status, answer.text.slice(0, 300)).to.equal(201)
+    const parsed = JSON.parse(answer.text) as Answer
+    expect(parsed.requested).to.equal(100_000)
+    expect(parsed.excluded.unknown).to.equal(100_000 - all.length)
+    expect(parsed.eligible.length + parsed.excluded.material + parsed.excluded.genetic + parsed.excluded.notAvailable).to.equal(all.length)
+    expect(parsed.requestedSha256).to.equal(sha256OfList(labels))
+    const [{ n }] = (await query<{ n: number }>('select count(*)::int as n from eligibility_check_items where check_id = :id', { id: parsed.checkId })) as [{ n: number }]
+    expect(n).to.equal(100_000)
+  })
+
+  it('serves its OpenAPI 3 description, a structurally valid document whose references all resolve', async () => {
+    const res = await request.get(api('/openapi.json')).ok(() => true)
+    expect(res.status).to.equal(200)
+    type Obj = Record<string, unknown>
+    const obj = (value: unknown) => value as Obj
+    const doc = res.body as Obj
+    expect(doc.openapi).to.match(/^3\.\d+\.\d+$/)
+    expect(doc.info).to.include.keys('title', 'version')
+    expect((doc.servers as Obj[])[0]!.url).to.equal(`${app.baseUrl}/api/v1`)
+    expect(obj(obj(obj(doc.components).securitySchemes).apiKey)).to.include({ type: 'http', scheme: 'bearer' })
+    const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
+    for (const [path, item] of Object.entries(obj(doc.paths))) {
+      expect(path).to.match(/^\//)
+      for (const [method, value] of Object.entries(obj(item))) {
+        const operation = obj(value)
+        expect(methods, `${path} ${method}`).to.include(method)
+        expect(operation.responses, `${path} ${method}`).to.be.an('object')
+        for (const [code, response] of Object.entries(obj(operation.responses))) {
+          expect(code).to.match(/^([1-5]\d\d|default)$/)
+          expect(obj(response).description, `${path} ${method} ${code}`).to.be.a('string')
+        }
+        for (const parameter of (operation.parameters as Obj[] | undefined) ?? []) {
+          expect(['query', 'header', 'path', 'cookie']).to.include(parameter.in)
+          if (parameter.in === 'path') expect(parameter.required).to.equal(true)
+        }
+      }
+    }
+    // Every $ref points at something in the document.
+    const refs: string[] = []
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk)
+      else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === '$ref') refs.push(value as string)
+          else walk(value)
+        }
+      }
+    }
+    walk(doc)
+    expect(refs.length).to.be.greaterThan(0)
+    for (const ref of refs) {
+      expect(ref).to.match(/^#\//)
+      const target = ref.slice(2).split('/').reduce<unknown>((at, part) => (at as Obj | undefined)?.[part], doc)
+      expect(target, ref).to.be.an('object')
+    }
+    // The paths the router serves are described.
+    expect(doc.paths).to.include.keys('/eligibility', '/eligibility/{checkId}', '/openapi.json')
+    // No cookie, no session: the API never starts one.
+    expect(res.headers['set-cookie']).to.equal(undefined)
+  })
+
+  describe('the streaming JSON reader', () => {
+    const read = (text: string, chunk: number) => {
+      const parser = new EligibilityJsonParser()
+      const labels: unknown[] = []
+      for (let at = 0; at < text.length; at += chunk) {
+        parser.write(text.slice(at, at + chunk))
+        labels.push(...parser.take())
+      }
+      parser.end()
+      labels.push(...parser.take())
+      return { labels, project: parser.project }
+    }
+
+    it('reads the same labels whatever the chunk boundaries, escapes and key order', () => {
+      const labels = ['RH-1', 'with "quote"', 'back\\slash', 'æøå', '\u00e9\u{1F600}', 'slash/', 'x'.repeat(64)]
+      const texts = [
+        JSON.stringify({ project: 'REF-1', labels }),
+        JSON.stringify({ labels, project: 'REF-1' }),
+        `  {\n "labels" : [ ${labels.map((l) => JSON.stringify(l).replace(/\\"/g, '\\u0022').replace(/\//g, '\\/')).join(' ,\n')} ] ,"project":"REF-1"}  \n`,
+      ]
+      for (const text of texts) {
+        for (const chunk of [1, 2, 3, 7, 64, 10_000]) expect(read(text, chunk), `chunk ${chunk}`).to.deep.equal({ labels, project: 'REF-1' })
+      }
+      expect(read('{"project": 12345, "labels": []}', 3)).to.deep.equal({ labels: [], project: 12345 })
+      expect(read('{"project": -1.5e3, "labels": []}', 2).project).to.equal(-1500)
+    })
+
+    it('refuses what is not the shape, with a path', () => {
+      const refused = (text: string) => {
+        try {
+          read(text, 5)
+        } catch (error) {
+          expect(error).to.be.instanceOf(RequestShapeError)
+          return (error as RequestShapeError).path
+        }
+        throw new Error(`accepted ${text}`)
+      }
+      expect(refused('{"labels": ["a", {"b": 1}], "project": 1}')).to.deep.equal(['labels', 1])
+      expect(refused('{"labels": ["a"], "labels": ["b"], "project": 1}')).to.deep.equal(['labels'])
+      expect(refused('{"project": null, "labels": []}')).to.deep.equal(['project'])
+      expect(refused('{"project": 1, "labels": ["a\nb"]}')).to.deep.equal([])
+      expect(refused('{"project": 1, "labels": ["a"]')).to.deep.equal([])
+      expect(refused('{"project": 1, "labels": ["a"]}{}')).to.deep.equal([])
+      expect(refused('{"project": tru, "labels": []}')).to.deep.equal([])
+    })
+
+    it('reads labels one per line, as text or as NDJSON', () => {
+      const text = new LineLabelParser(false)
+      text.write('A-1\r\nB-')
+      text.write('2\n\n  \nC-3')
+      text.end()
+      expect(text.take()).to.deep.equal(['A-1', 'B-2', 'C-3'])
+      const ndjson = new LineLabelParser(true)
+      ndjson.write('"A"\n"B\\u0022"\n')
+      ndjson.end()
+      expect(ndjson.take()).to.deep.equal(['A', 'B"'])
+    })
+  })
+})

@@ -2,7 +2,14 @@
 import { csrfSync } from 'csrf-sync'
 import { Router, type Request } from 'express'
 
+/**
+ * Upload forms are multipart: their body (and `_csrf` in it) is parsed only inside the route, after multer has
+ * streamed the file to disk. Those routes check the token themselves before they act; nothing else is skipped.
+ */
+const MULTIPART_ROUTES = [/^\/medarbejder\/import$/, /^\/medarbejder\/forskning\/projekter\/\d+\/tjek\/fil$/]
+
 const { csrfSynchronisedProtection, generateToken } = csrfSync({
+  skipCsrfProtection: (req: Request) => req.method === 'POST' && Boolean(req.is('multipart/form-data')) && MULTIPART_ROUTES.some((route) => route.test(req.path)),
   getTokenFromRequest: (req: Request) => {
     const fromBody = (req.body as Record<string, unknown> | undefined)?._csrf
     return typeof fromBody === 'string' ? fromBody : (req.headers['x-csrf-token'] as string | undefined)

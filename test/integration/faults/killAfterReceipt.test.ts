@@ -1,0 +1,92 @@
+// Fault (issue 8): the server process is killed (SIGKILL, no chance to clean up) right after a citizen was shown the
+// receipt of an opt-out. A receipt on screen must mean the change is stored: after a restart on the same database
+// the opt-out, its event with that receipt reference and its audit event are there, the audit chain is intact,
+// and the citizen's session (kept in PostgreSQL) still shows the receipt.
+import { expect } from 'chai'
+import { QueryTypes, Sequelize } from 'sequelize'
+import { createTestDatabase, testConfig } from '../../support/testDatabase.ts'
+import { startServer, type ServerProcess } from '../../support/serverProcess.ts'
+import { csrfTokenOf, get, login, newAgent } from '../../support/oidcFlow.ts'
+import { verifyAuditChain } from '../../../server/services/auditVerifier.ts'
+import { createCprProtector } from '../../../server/domain/cprCrypto.ts'
+import { demoCitizen } from '../../../seeders/demoPeople.ts'
+
+describe('fault: the server is killed right after a receipt is shown', function () {
+  this.timeout(120_000)
+
+  let databaseUrl: string
+  let sequelize: Sequelize
+  let server: ServerProcess | undefined
+
+  const select = <T extends object>(sql: string, replacements: Record<string, unknown> = {}) => sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT })
+
+  before(async () => {
+    databaseUrl = await createTestDatabase()
+    // Not the app's application_name, so these connections are never taken for the server's.
+    sequelize = new Sequelize(databaseUrl, { dialect: 'postgres', logging: false, pool: { max: 2 }, dialectOptions: { application_name: 'fault-tests' } })
+  })
+  after(async () => {
+    await server?.stop('SIGKILL')
+    await sequelize?.close()
+  })
+
+  it("keeps carl's opt-out, its receipt and its audit event, with the audit chain intact", async () => {
+    const { secrets } = testConfig()
+    const cpr = createCprProtector({ hmacKey: secrets.cprHmacKey, encryptionKey: secrets.cprEncryptionKey })
+    const [carl] = await select<{ id: number }>('select id from donors where cpr_hmac = :hmac', { hmac: cpr.hash(demoCitizen('carl').cpr) })
+    expect(carl, 'carl is a demo donor').to.not.equal(undefined)
+    const [before] = await select<{ material: boolean }>('select material from opt_outs where donor_id = :id', { id: carl!.id })
+    expect(before?.material ?? false, 'carl has not opted out of research on his material yet').to.equal(false)
+
+    server = await startServer({ databaseUrl })
+    const { baseUrl, port } = server
+    const agent = newAgent()
+    await login(agent, baseUrl, 'citizen', 'carl')
+
+    const confirm = await get(agent, `${baseUrl}/borger/fravalg/bekraeft?choice=material&optOut=yes`)
+    expect(confirm.status, confirm.text).to.equal(200)
+    const posted = await agent
+      .post(`${baseUrl}/borger/fravalg`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(confirm.text), choice: 'material', optOut: 'yes', formToken: /name="formToken" value="([^"]+)"/.exec(confirm.text)![1]! })
+      .redirects(0)
+      .ok(() => true)
+    expect(posted.status).to.equal(303)
+    const receiptPath = posted.headers.location!
+    expect(receiptPath).to.match(/^\/borger\/fravalg\/kvittering\/VAR-\d{4}-[0-9A-Z]{8}$/)
+    const reference = receiptPath.split('/').at(-1)!
+    const receipt = await get(agent, `${baseUrl}${receiptPath}`)
+    expect(receipt.status).to.equal(200)
+    expect(receipt.text).to.contain(reference)
+
+    // The receipt is on the screen: kill the server at once, with no chance to finish anything.
+    const killed = await server.stop('SIGKILL')
+    expect(killed.signal).to.equal('SIGKILL')
+
+    server = await startServer({ databaseUrl, port })
+
+    const [state] = await select<{ material: boolean; genetic: boolean }>('select material, genetic from opt_outs where donor_id = :id', { id: carl!.id })
+    expect(state, 'opt_outs row of carl').to.deep.equal({ material: true, genetic: false })
+    const events = await select<{ choice: string; opted_out: boolean; acted_by: string }>(
+      'select choice, opted_out, acted_by from opt_out_events where donor_id = :id and receipt_reference = :reference',
+      { id: carl!.id, reference },
+    )
+    expect(events, 'the opt-out event with the receipt reference shown').to.deep.equal([{ choice: 'material', opted_out: true, acted_by: 'self' }])
+    const audits = await select<{ actor_kind: string; subject_donor_id: number; details: Record<string, unknown> }>(
+      "select actor_kind, subject_donor_id, details from audit_events where action = 'optout.change' and details->>'receipt' = :reference",
+      { reference },
+    )
+    expect(audits, 'the audit event of the change').to.have.length(1)
+    expect(audits[0]).to.deep.include({ actor_kind: 'citizen', subject_donor_id: Number(carl!.id) })
+    expect(audits[0]!.details).to.include({ choice: 'material', optedOut: true })
+
+    const verdict = await verifyAuditChain(sequelize)
+    expect(verdict, JSON.stringify(verdict)).to.include({ ok: true })
+
+    // The session lived in PostgreSQL, not in the killed process: carl is still signed in and sees his receipt.
+    const again = await get(agent, `${baseUrl}${receiptPath}`)
+    expect(again.status).to.equal(200)
+    expect(again.text).to.contain(reference)
+    expect(server.output(), 'the server printed no error after the restart').to.not.match(/"level":(50|60)/)
+  })
+})

@@ -196,14 +196,28 @@ export function createCitizenService(deps: ServiceDeps) {
          select a.* from audit_events a join samples s on s.id = a.sample_id
           where s.donor_id = :donorId ${sampleId ? 'and a.sample_id = :sampleId' : ''}
        )
-       select m.occurred_at, m.action, m.actor_kind, m.actor_donor_id, m.details, s.label, su.role, b.name as organisation
-         from mine m
-         left join samples s on s.id = m.sample_id
-         left join staff_users su on su.id = m.actor_staff_id
-         left join biobanks b on b.id = su.biobank_id
-        where not (m.actor_kind = 'citizen' and m.actor_donor_id = :donorId)
-          and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
-        order by m.occurred_at desc, m.id desc
+       select * from (
+         select m.occurred_at, lpad(m.id::text, 20, '0') as sort_id, m.action, m.actor_kind, m.actor_donor_id, m.details, s.label, su.role, b.name as organisation
+           from mine m
+           left join samples s on s.id = m.sample_id
+           left join staff_users su on su.id = m.actor_staff_id
+           left join biobanks b on b.id = su.biobank_id
+          where not (m.actor_kind = 'citizen' and m.actor_donor_id = :donorId)
+            and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
+         union all
+         -- Every research eligibility check that considered one of the person's samples, and its outcome.
+         select c.created_at, c.id::text || ':' || i.position, 'eligibility.check',
+                case when c.api_client_id is null then 'staff' else 'api_client' end, null,
+                jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'eligible' then 'included' else 'excluded' end),
+                s.label, case when c.api_client_id is null then 'biobank_admin' end, b.name
+           from samples s
+           join eligibility_check_items i on i.sample_id = s.id
+           join eligibility_checks c on c.id = i.check_id
+           join research_projects p on p.id = c.project_id
+           join biobanks b on b.id = p.biobank_id
+          where s.donor_id = :donorId ${sampleId ? 'and s.id = :sampleId' : ''}
+       ) entries
+       order by occurred_at desc, sort_id desc
         limit :limit`,
       { donorId: subject.donorId, sampleId: sampleId ?? null, limit },
     )

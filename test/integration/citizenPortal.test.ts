@@ -128,6 +128,27 @@ describe('citizen portal', () => {
       expect(log.text).to.contain('RH-2024-000123')
     })
 
+    it('lists every eligibility check that considered her samples, with the project and whether each was used', async () => {
+      await login(newAgent(), app.baseUrl, 'staff', 'henrik')
+      const [henrik] = await query<{ id: number; biobank_id: number }>("select id, biobank_id from staff_users where name = 'Henrik Holm'")
+      const user = { kind: 'staff' as const, staffUserId: henrik!.id, name: 'Henrik Holm', role: 'biobank_admin' as const, biobankId: henrik!.biobank_id, biobankCode: 'RH' }
+      const created = await app.services.eligibility.createProject(user, { title: 'Blodpropstudiet', reference: 'BPS-1', approvalId: 'VEK-2026-77', purpose: 'material' })
+      if ('error' in created) throw new Error('project not created')
+      await app.services.eligibility.checkLabels({ kind: 'staff', user }, created.project.id, ['RH-2024-000123', 'RH-2024-000123-03'], { source: 'list' })
+      const agent = await signedIn('anne')
+      const log = await get(agent, `${app.baseUrl}/borger/adgang`)
+      const rows = log.text.split('<tr>').filter((row) => row.includes('Blodpropstudiet'))
+      expect(rows).to.have.length(2)
+      for (const label of ['RH-2024-000123', 'RH-2024-000123-03']) expect(rows.some((row) => row.includes(`<td>${label}</td>`)), label).to.equal(true)
+      expect(rows.every((row) => row.includes('Undersøgte, om prøven må bruges til et forskningsprojekt'))).to.equal(true)
+      // Whether each sample was included follows her choices at the time of the check.
+      const choices = await app.services.citizen.choicesOf(donorId('anne'))
+      expect(rows.every((row) => row.includes(choices.material ? 'Prøven blev ikke brugt' : 'Prøven kunne bruges'))).to.equal(true)
+      // Bo's samples were not asked about: nothing of this check appears in his log.
+      const bo = await get(await signedIn('bo'), `${app.baseUrl}/borger/adgang`)
+      expect(bo.text).not.to.contain('Blodpropstudiet')
+    })
+
     it('gives anne the same 404 for every sample of any other donor as for a sample that does not exist', async () => {
       const agent = await signedIn('anne')
       const others = await query<{ public_id: string }>('select public_id from samples where donor_id <> :anne', { anne: donorId('anne') })

@@ -12,7 +12,7 @@ import { csrfTokenOf, login, newAgent, type Agent } from '../../support/oidcFlow
 import { demoCitizens, demoStaff } from '../../../seeders/demoPeople.ts'
 import { cprFor } from '../../../seeders/fictitiousCpr.ts'
 import { createApp } from '../../../server/app.ts'
-import { listRoutes, type AppRoute } from './routes.ts'
+import { isNotYetCovered, listRoutes, type AppRoute } from './routes.ts'
 
 export type CitizenId = 'dorte' | 'anne' | 'emil' | 'frida' | 'bo' | 'carl'
 export type StaffId = 'henrik' | 'stine' | 'mette' | 'revisor'
@@ -75,6 +75,11 @@ export class SecurityContext {
 
   /** Every (method, path) of a freshly assembled app on these services: new routes show up here by themselves. */
   routes(): AppRoute[] {
+    return this.allRoutes().filter((route) => !isNotYetCovered(route))
+  }
+
+  /** Every route, including those the suite does not exercise yet (table.ts NOT_YET_COVERED). */
+  allRoutes(): AppRoute[] {
     return listRoutes(createApp(this.services))
   }
 

@@ -3,7 +3,7 @@
 import { expect } from 'chai'
 import express, { Router } from 'express'
 import { SecurityContext } from './harness.ts'
-import { listRoutes, routeKey, type AppRoute } from './routes.ts'
+import { listRoutes, NOT_YET_COVERED, routeKey, type AppRoute } from './routes.ts'
 import { coverageProblems, STATE_CHANGES } from './table.ts'
 
 describe('security: the route inventory', function () {
@@ -42,6 +42,15 @@ describe('security: the route inventory', function () {
 
   it('knows how to exercise every route: its audience, every path parameter, every state-changing request', () => {
     expect(coverageProblems(routes)).to.deep.equal([])
+  })
+
+  it('names each route it does not exercise yet, and every such entry still matches a real route', () => {
+    const keys = ctx.allRoutes().map(routeKey)
+    for (const entry of NOT_YET_COVERED) {
+      const matching = keys.filter((key) => entry.route.test(key))
+      expect(matching, `NOT_YET_COVERED ${entry.route} matches no route any more: remove it`).not.to.be.empty
+      console.log(`      not yet covered (${entry.reason}): ${matching.join(', ')}`)
+    }
   })
 
   it('has no table entry for a state-changing route of another shape than the app has (a typo would never run)', () => {

@@ -13,7 +13,7 @@ import type { CitizenSubject } from '../../../server/services/citizenService.ts'
 import type { StaffSessionUser } from '../../../server/services/authService.ts'
 import { completed, formPostingTo } from './forms.ts'
 import { freshCpr, freshLabel, headingOf, type ActorId, type CitizenId, type SecurityContext, type StaffId } from './harness.ts'
-import { audienceOf, isStateChanging, paramsOf, routeKey, unsupportedSyntax, type AppRoute, type Audience } from './routes.ts'
+import { audienceOf, isNotYetCovered, isStateChanging, paramsOf, routeKey, unsupportedSyntax, type AppRoute, type Audience } from './routes.ts'
 
 // -------------------------------------------------------------------------------------------------------------
 // Path parameters
@@ -203,6 +203,8 @@ export const STATE_CHANGES: Record<string, StateChangeSpec> = {
   'POST /medarbejder/proever/:publicId/haendelser': { actor: 'henrik', page: '/medarbejder/proever/:publicId', overrides: () => ({ eventType: 'thawed', note: 'security suite' }) },
   'POST /medarbejder/proever/:publicId/afledt': { actor: 'henrik', overrides: () => ({ lineage: 'aliquot', storageLocation: '' }) },
   'POST /medarbejder/soeg/cpr': { actor: 'henrik', page: '/medarbejder/soeg', auditorMay: true },
+  // The label sheet (the search page's "Udskriv etiketter" button posts the ticked samples); printing is audited.
+  'POST /medarbejder/etiketter': { actor: 'henrik', body: async (ctx) => ({ sample: await PARAMS.staff.publicId!.own(ctx) }) },
   'POST /medarbejder/fravalg': { actor: 'henrik', overrides: () => ({ choice: 'material', optOut: 'yes' }) },
   // The CSV import (multipart, size-limited by the import service); exercised once the route exists.
   'POST /medarbejder/import': {
@@ -288,6 +290,7 @@ export function coverageProblems(routes: readonly AppRoute[]): string[] {
     const key = routeKey(route)
     const audience = audienceOf(route.path)
     if (audience === 'oidc') continue // the development provider, never mounted in production
+    if (isNotYetCovered(route)) continue
     const syntax = unsupportedSyntax(route.path)
     if (syntax) problems.push(`${key}: ${syntax}`)
     if (route.method === 'ALL') problems.push(`${key}: router.all() answers every method; register the methods it serves`)

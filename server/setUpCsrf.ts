@@ -1,4 +1,5 @@
 // Synchroniser-token CSRF protection (csrf-sync) on every state-changing request; forms carry `_csrf`.
+import crypto from 'node:crypto'
 import { csrfSync } from 'csrf-sync'
 import { Router, type Request } from 'express'
 
@@ -28,3 +29,16 @@ export function setUpCsrf(): Router {
 }
 
 export { generateToken as csrfToken }
+
+/**
+ * For the upload routes the global check skips (MULTIPART_ROUTES): the `_csrf` field of the multipart body,
+ * parsed by now, against the session's token, compared in constant time as csrf-sync does.
+ */
+export function multipartCsrfValid(req: Request): boolean {
+  const sent = (req.body as Record<string, unknown> | undefined)?._csrf
+  const stored = (req.session as unknown as { csrfToken?: unknown } | undefined)?.csrfToken
+  if (typeof sent !== 'string' || typeof stored !== 'string') return false
+  const a = Buffer.from(sent)
+  const b = Buffer.from(stored)
+  return a.length === b.length && crypto.timingSafeEqual(a, b)
+}

@@ -1,7 +1,6 @@
 // CSV import (/medarbejder/import): the upload form, the template, and the page of a running or finished import.
 // The upload is multipart, so it is parsed here (to a temporary file on disk, size-limited) and its CSRF token is
 // checked right after; the import itself runs as a background job of the import service.
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,6 +9,7 @@ import type { TFunction } from 'i18next'
 import multer from 'multer'
 import { z } from 'zod'
 import type { Services } from '../../server/services/index.ts'
+import { multipartCsrfValid } from '../../server/setUpCsrf.ts'
 import { staffOf } from '../../server/auth/guards.ts'
 import { HttpError } from '../../server/errorHandler.ts'
 import { issueMessage } from '../../server/services/import/messages.ts'
@@ -27,16 +27,6 @@ type FormError = 'noFile' | 'tooLarge'
 const numberFormat = (lang: Language, options?: Intl.NumberFormatOptions) => new Intl.NumberFormat(lang === 'da' ? 'da-DK' : 'en-GB', options)
 
 const megabytes = (bytes: number, lang: Language) => `${numberFormat(lang, { maximumFractionDigits: 1 }).format(bytes / (1024 * 1024))} MB`
-
-/** The CSRF token of a multipart form (parsed only now) against the session's, as the app's CSRF check does. */
-function csrfValid(req: Request): boolean {
-  const sent = (req.body as Record<string, unknown> | undefined)?._csrf
-  const stored = (req.session as unknown as { csrfToken?: unknown } | undefined)?.csrfToken
-  if (typeof sent !== 'string' || typeof stored !== 'string') return false
-  const a = Buffer.from(sent)
-  const b = Buffer.from(stored)
-  return a.length === b.length && crypto.timingSafeEqual(a, b)
-}
 
 export default function importRoutes(services: Services): Router {
   const router = Router()
@@ -80,7 +70,7 @@ export default function importRoutes(services: Services): Router {
     upload(req, res, (error: unknown) => {
       if (error instanceof multer.MulterError && error.code === 'LIMIT_FILE_SIZE') {
         // Checked before the answer: a forged request gets 403, not a form.
-        if (!csrfValid(req)) return next(new HttpError(403, 'invalid csrf token'))
+        if (!multipartCsrfValid(req)) return next(new HttpError(403, 'invalid csrf token'))
         renderForm(req, res, 413, 'tooLarge').catch(next)
         return
       }
@@ -92,7 +82,7 @@ export default function importRoutes(services: Services): Router {
   router.post('/medarbejder/import', receive, async (req, res) => {
     const file = req.file
     try {
-      if (!csrfValid(req)) throw new HttpError(403, 'invalid csrf token')
+      if (!multipartCsrfValid(req)) throw new HttpError(403, 'invalid csrf token')
       const parsed = modeSchema.safeParse(req.body)
       if (!parsed.success) throw new HttpError(400, 'unknown import mode')
       if (!file) {

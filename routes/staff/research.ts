@@ -1,11 +1,11 @@
 // Research release (/medarbejder/forskning), for biobank admins: research projects, eligibility checks of a pasted
 // list, an uploaded file or a search, the stored answers with a CSV of the eligible labels, and the API keys of
 // integrations. The eligibility service checks the role and biobank again on every call, and decides everything.
-import crypto from 'node:crypto'
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import multer from 'multer'
 import { z } from 'zod'
 import type { Services } from '../../server/services/index.ts'
+import { multipartCsrfValid } from '../../server/setUpCsrf.ts'
 import { requireStaff, staffOf } from '../../server/auth/guards.ts'
 import { HttpError } from '../../server/errorHandler.ts'
 import { sampleCriteriaSchema, type SampleCriteria } from '../../server/domain/sampleCriteria.ts'
@@ -46,16 +46,6 @@ const megabytes = (bytes: number, lang: string) =>
 const quoted = (label: unknown) => {
   const text = typeof label === 'string' ? label : String(label)
   return text.length > 40 ? `${text.slice(0, 40)}…` : text
-}
-
-/** The CSRF token of a multipart form (parsed only in the route) against the session's, as csrf-sync compares it. */
-function multipartCsrfValid(req: Request): boolean {
-  const sent = (req.body as Record<string, unknown> | undefined)?._csrf
-  const stored = (req.session as unknown as { csrfToken?: unknown } | undefined)?.csrfToken
-  if (typeof sent !== 'string' || typeof stored !== 'string') return false
-  const a = Buffer.from(sent)
-  const b = Buffer.from(stored)
-  return a.length === b.length && crypto.timingSafeEqual(a, b)
 }
 
 /** A file's labels: UTF-8 text, one per line or comma separated; a header line naming the column is skipped. */

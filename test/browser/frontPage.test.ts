@@ -2,18 +2,18 @@
 // desktop and phone width, the skip link works by keyboard, the DKFDS styles and fonts load, nothing breaks the CSP.
 import { expect } from 'chai'
 import type { Browser } from 'playwright-core'
-import { startTestApp, type TestApp } from '../support/testApp.ts'
+import type { TestApp } from '../support/testApp.ts'
 import {
   designSystemState,
   expectNoAxeViolations,
   expectNoCprInUrls,
   focusedElement,
-  launchBrowser,
   openPage,
   pageWidth,
   viewports,
   type OpenedPage,
   type ViewportName,
+  startAppAndBrowser,
 } from './harness.ts'
 
 describe('front page in the browser', function () {
@@ -21,16 +21,7 @@ describe('front page in the browser', function () {
   let browser: Browser
   let opened: OpenedPage | undefined
 
-  before(async function () {
-    this.timeout(120_000) // the first run builds the test database template
-    app = await startTestApp()
-    browser = await launchBrowser()
-  })
-
-  after(async () => {
-    await browser?.close()
-    await app?.close()
-  })
+  startAppAndBrowser((started) => ({ app, browser } = started))
 
   afterEach(async function () {
     if (!opened) return

@@ -1,4 +1,5 @@
 // Browser tests: Debian's Chromium driven by playwright-core, pages checked with axe-core against WCAG 2.1 A/AA.
+import { startTestApp, type TestApp } from '../support/testApp.ts'
 import axe from 'axe-core'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { expect } from 'chai'
@@ -183,4 +184,22 @@ export async function openPage(browser: Browser, viewport: ViewportName = 'deskt
   const page = await context.newPage()
   const watch = watchPage(page)
   return { context, page, watch }
+}
+
+/**
+ * The set-up every browser suite shares: the real app on a fresh test database and one Chromium, started before
+ * the suite's tests and closed after them. `onStart` receives both (assign them to the suite's variables).
+ */
+export function startAppAndBrowser(onStart: (started: { app: TestApp; browser: Browser }) => void): void {
+  let started: { app: TestApp; browser: Browser } | undefined
+  before(async function () {
+    this.timeout(120_000) // the first run builds the test database template
+    const app = await startTestApp()
+    started = { app, browser: await launchBrowser() }
+    onStart(started)
+  })
+  after(async () => {
+    await started?.browser.close()
+    await started?.app.close()
+  })
 }

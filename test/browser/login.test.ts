@@ -3,17 +3,17 @@
 // console error or CSP violation, and no demo citizen's CPR number in any URL the browser visits or requests.
 import { expect } from 'chai'
 import type { Browser, Page } from 'playwright-core'
-import { startTestApp, type TestApp } from '../support/testApp.ts'
+import type { TestApp } from '../support/testApp.ts'
 import { demoCitizens } from '../../seeders/demoPeople.ts'
 import {
   expectNoAxeViolations,
   expectNoCprInUrls,
   focusedElement,
-  launchBrowser,
   openPage,
   pageWidth,
   type OpenedPage,
   type PageWatch,
+  startAppAndBrowser,
 } from './harness.ts'
 
 /** Every demo citizen's CPR number as it could appear in a URL: DDMMYYSSSS, DDMMYY-SSSS and DDMMYY%2DSSSS. */
@@ -67,16 +67,7 @@ describe('citizen login in the browser', function () {
     callback: () => new RegExp(`^${escapeRegExp(app.baseUrl)}/auth/borger/callback\\?`),
   }
 
-  before(async function () {
-    this.timeout(120_000) // the first run builds the test database template
-    app = await startTestApp()
-    browser = await launchBrowser()
-  })
-
-  after(async () => {
-    await browser?.close()
-    await app?.close()
-  })
+  startAppAndBrowser((started) => ({ app, browser } = started))
 
   afterEach(async () => {
     // The checks run inside each test (so a failure names the test); here the context is only closed.

@@ -3,8 +3,8 @@
 // with the keyboard alone at 360 px; and the sample page that follows shows the CPR masked and is axe-clean too.
 import { expect } from 'chai'
 import type { Browser, Page } from 'playwright-core'
-import { startTestApp, type TestApp } from '../support/testApp.ts'
-import { expectNoAxeViolations, expectNoCprInUrls, focusedElement, launchBrowser, openPage, pageWidth, type OpenedPage } from './harness.ts'
+import type { TestApp } from '../support/testApp.ts'
+import { expectNoAxeViolations, expectNoCprInUrls, focusedElement, openPage, pageWidth, type OpenedPage, startAppAndBrowser } from './harness.ts'
 
 // Fictitious; a 7th digit (3, 1900s) no demo donor in the test template uses.
 const CPR = '0511883456'
@@ -14,16 +14,7 @@ describe('staff sample registration in the browser', function () {
   let browser: Browser
   let opened: OpenedPage | undefined
 
-  before(async function () {
-    this.timeout(120_000) // the first run builds the test database template
-    app = await startTestApp()
-    browser = await launchBrowser()
-  })
-
-  after(async () => {
-    await browser?.close()
-    await app?.close()
-  })
+  startAppAndBrowser((started) => ({ app, browser } = started))
 
   afterEach(async function () {
     if (!opened) return

@@ -3,25 +3,16 @@
 // criteria, the result checkboxes and the page links; and the CPR number never appears in a URL.
 import { expect } from 'chai'
 import type { Browser, Page } from 'playwright-core'
-import { startTestApp, type TestApp } from '../support/testApp.ts'
+import type { TestApp } from '../support/testApp.ts'
 import { demoCitizen } from '../../seeders/demoPeople.ts'
-import { expectNoAxeViolations, expectNoCprInUrls, focusedElement, launchBrowser, openPage, pageWidth, type OpenedPage, type PageWatch, type ViewportName } from './harness.ts'
+import { expectNoAxeViolations, expectNoCprInUrls, focusedElement, openPage, pageWidth, type OpenedPage, type PageWatch, type ViewportName, startAppAndBrowser } from './harness.ts'
 
 describe('find samples in the browser', function () {
   let app: TestApp
   let browser: Browser
   let opened: OpenedPage | undefined
 
-  before(async function () {
-    this.timeout(120_000) // the first run builds the test database template
-    app = await startTestApp()
-    browser = await launchBrowser()
-  })
-
-  after(async () => {
-    await browser?.close()
-    await app?.close()
-  })
+  startAppAndBrowser((started) => ({ app, browser } = started))
 
   afterEach(async () => {
     const context = opened?.context

@@ -479,6 +479,14 @@ export function createSampleService(deps: ServiceDeps) {
     return toRecord(row)
   }
 
+  /** A sample the user may change: 404 unless readable, 403 unless the user may register in its biobank. */
+  async function changeable(user: StaffSessionUser, publicId: string): Promise<SampleRecord> {
+    assertMayRegisterSomewhere(user)
+    const sample = await readable(user, publicId)
+    assertStaffMay(user, 'register', sample.biobankId)
+    return sample
+  }
+
   /** Locks the sample row for a change; 404 unless readable, 403 unless the user may register in its biobank. */
   async function lockForChange(user: StaffSessionUser, publicId: string, transaction: Transaction): Promise<{ record: SampleRecord; model: Sample }> {
     const record = await readable(user, publicId, transaction)
@@ -658,12 +666,7 @@ export function createSampleService(deps: ServiceDeps) {
     },
 
     /** The sample for its edit form: 404 unless readable, 403 unless the user may change it. */
-    async getSampleForEdit(user: StaffSessionUser, publicId: string): Promise<SampleRecord> {
-      assertMayRegisterSomewhere(user)
-      const sample = await readable(user, publicId)
-      assertStaffMay(user, 'register', sample.biobankId)
-      return sample
-    },
+    getSampleForEdit: (user: StaffSessionUser, publicId: string): Promise<SampleRecord> => changeable(user, publicId),
 
     /**
      * Saves an edit made on version `raw.version`. Label and donor cannot change. If the sample has changed since
@@ -788,12 +791,7 @@ export function createSampleService(deps: ServiceDeps) {
     },
 
     /** The parent for the derive form: 404 unless readable, 403 unless the user may register in its biobank. */
-    async getParentForDerivation(user: StaffSessionUser, parentPublicId: string): Promise<SampleRecord> {
-      assertMayRegisterSomewhere(user)
-      const parent = await readable(user, parentPublicId)
-      assertStaffMay(user, 'register', parent.biobankId)
-      return parent
-    },
+    getParentForDerivation: (user: StaffSessionUser, parentPublicId: string): Promise<SampleRecord> => changeable(user, parentPublicId),
 
     /**
      * Creates an aliquot (same material type) or a derivative (another material type) of a parent in the parent's

@@ -218,6 +218,9 @@ export default function apiRoutes(services: Services): Router {
 
   router.use('/api', (_req, res) => sendError(res, 404, 'not found'))
   router.use('/api', (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // A path parameter with broken percent-encoding (/eligibility/%E2) cannot name anything: not found, like any
+    // unknown check, rather than an internal error.
+    if (error instanceof URIError) return sendError(res, 404, 'not found')
     req.log.error({ err: error }, 'API request failed')
     sendError(res, 500, 'internal error')
   })

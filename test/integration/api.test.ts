@@ -1,6 +1,8 @@
 // The integration API: an admin issues a named key for their biobank (shown once, stored as a hash), an
 // integration checks labels with it (JSON, NDJSON or text, streamed), the key can be revoked, and every mistake is
-// a clear 400 JSON answer. The OpenAPI description is served and is a valid OpenAPI 3 document.
+// a clear 400 JSON answer. The OpenAPI description is served and is a valid OpenAPI 3 document, and it is the
+// contract: EVERY response the API gives in these tests is checked against it (status, headers, content type and
+// body against the document's schema, test/support/openApi.ts), and every response it documents is seen.
 import crypto from 'node:crypto'
 import http from 'node:http'
 import { expect } from 'chai'
@@ -8,7 +10,9 @@ import { QueryTypes } from 'sequelize'
 import request from 'superagent'
 import { startTestApp, type TestApp } from '../support/testApp.ts'
 import { csrfTokenOf, get, login, newAgent, type Agent } from '../support/oidcFlow.ts'
+import { OpenApiContract, type Exchange, type SuperagentLike } from '../support/openApi.ts'
 import { EligibilityJsonParser, LineLabelParser, RequestShapeError } from '../../routes/api/labelStream.ts'
+import { API_MAX_BODY_BYTES } from '../../routes/api/openapi.ts'
 
 interface Answer {
   checkId: string
@@ -33,15 +37,44 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
   let rhKey: string
   let rmKey: string
   let rhProject: { id: number; reference: string }
+  /** The app's OpenAPI document, as it serves it: every API response below must be one it describes. */
+  let contract: OpenApiContract
+
+  /** `response`, once it is known to match the OpenAPI document. */
+  const conform = <T extends Exchange | SuperagentLike>(response: T): T => {
+    contract.assertConforms(response)
+    return response
+  }
 
   const query = <T extends object>(sql: string, replacements: Record<string, unknown> = {}) =>
     app.services.database.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT })
 
   const api = (path: string) => `${app.baseUrl}/api/v1${path}`
-  const post = (key: string | undefined, body: unknown, type = 'application/json', path = '/eligibility') => {
+  /** POST to the API; the response is checked against the OpenAPI document. */
+  const post = async (key: string | undefined, body: unknown, type = 'application/json', path = '/eligibility') => {
     const req = request.post(api(path)).ok(() => true).set('content-type', type)
     if (key !== undefined) req.set('authorization', `Bearer ${key}`)
-    return req.send(typeof body === 'string' ? body : JSON.stringify(body))
+    return conform(await req.send(typeof body === 'string' ? body : JSON.stringify(body)))
+  }
+  /** GET from the API (a path below /api/v1, or one starting with /api/v1); checked against the OpenAPI document. */
+  const getApi = async (key: string | undefined, path: string) => {
+    const req = request.get(path.startsWith('/api/') ? `${app.baseUrl}${path}` : api(path)).ok(() => true)
+    if (key !== undefined) req.set('authorization', `Bearer ${key}`)
+    return conform(await req)
+  }
+
+  /** A raw request (node:http), for what superagent cannot send: a chunked body, a body held open, a false length. */
+  function rawPost(headers: http.OutgoingHttpHeaders, path = '/eligibility') {
+    let resolveResponse!: (exchange: Exchange) => void
+    const response = new Promise<Exchange>((resolve) => (resolveResponse = resolve))
+    const url = api(path)
+    const req = http.request(url, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolveResponse({ method: 'POST', url, status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
+    })
+    const failed = new Promise<never>((_resolve, reject) => req.on('error', reject))
+    return { req, response: Promise.race([response, failed]).then(conform) }
   }
 
   async function signedIn(userId: string): Promise<Agent> {
@@ -74,6 +107,7 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
 
   before(async () => {
     app = await startTestApp()
+    contract = await OpenApiContract.fetch(app.baseUrl)
     henrik = await signedIn('henrik')
     mette = await signedIn('mette')
     const admin = await app.services.auth.signInStaff({ sub: 'henrik', name: 'Henrik Holm', role: 'biobank_admin', biobank: 'RH' }, 'urn:api-test')
@@ -120,11 +154,19 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     expect(answer.registerVersion).to.equal(version)
     for (const label of optedOut) expect(res.text).not.to.contain(`"${label}"`)
 
-    const again = await request.get(`${app.baseUrl}${res.headers.location}`).set('authorization', `Bearer ${rhKey}`).ok(() => true)
+    const again = await getApi(rhKey, res.headers.location!)
     expect(again.status).to.equal(200)
     expect(again.body).to.deep.equal(answer)
-    // Another biobank's key cannot read it.
-    expect((await request.get(`${app.baseUrl}${res.headers.location}`).set('authorization', `Bearer ${rmKey}`).ok(() => true)).status).to.equal(404)
+    // Another biobank's key cannot read it, nor a request without a key, nor one with a key it does not know.
+    const other = await getApi(rmKey, res.headers.location!)
+    expect(other.status).to.equal(404)
+    expect(other.text).not.to.contain(answer.checkId)
+    expect((await getApi(undefined, res.headers.location!)).status).to.equal(401)
+    expect((await getApi(`bbr_${'B'.repeat(43)}`, res.headers.location!)).status).to.equal(401)
+    // An unknown check, and an id that is not one.
+    expect((await getApi(rhKey, `/eligibility/${crypto.randomUUID()}`)).status).to.equal(404)
+    expect((await getApi(rhKey, '/eligibility/latest')).status).to.equal(404)
+    expect((await getApi(rhKey, '/eligibility/%E2%82')).status).to.equal(404)
 
     // One audit event, with the admin who issued the key as actor and the key in the details.
     const audit = await query<{ actor_kind: string; actor_staff_id: number; details: Record<string, unknown> }>(
@@ -153,6 +195,14 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     const noProject = await post(rhKey, 'X', 'text/plain')
     expect(noProject.status).to.equal(400)
     expect(noProject.body.details[0].path).to.deep.equal(['query', 'project'])
+    const notJsonLine = await post(rhKey, '"A"\nB\n', 'application/x-ndjson', `/eligibility?project=${rhProject.id}`)
+    expect(notJsonLine.status, notJsonLine.text).to.equal(400)
+    const tooLong = await post(rhKey, `A\n${'B'.repeat(65)}\n`, 'text/plain', `/eligibility?project=${rhProject.id}`)
+    expect(tooLong.status, tooLong.text).to.equal(400)
+    expect(tooLong.body.details[0].path).to.deep.equal(['labels', 1])
+    const empty = await post(rhKey, '\n\n', 'text/plain', `/eligibility?project=${rhProject.id}`)
+    expect(empty.status, empty.text).to.equal(400)
+    expect(empty.body.details[0].path).to.deep.equal(['labels'])
   })
 
   it('refuses requests without a valid key with 401, and a revoked key from then on', async () => {
@@ -231,7 +281,17 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     const label = await post(rhKey, { project: rhProject.id, labels: ['B'.repeat(65)] })
     expect(label.body.details[0].message).to.contain('64')
     expect((await post(rhKey, 'A', 'application/xml')).status).to.equal(415)
-    expect((await post(rhKey, { project: 999999, labels: ['A'] })).status).to.equal(404)
+    expect((await post(rhKey, { project: rhProject.id, labels: ['A'] }, 'application/json; charset=iso-8859-1')).status).to.equal(415)
+    const notFound = await post(rhKey, { project: 999999, labels: ['A'] })
+    expect(notFound.status).to.equal(404)
+    expect(notFound.body.details[0].path).to.deep.equal(['project'])
+    // A body announced as larger than the limit is refused before it is read.
+    const oversize = rawPost({ authorization: `Bearer ${rhKey}`, 'content-type': 'application/json', 'content-length': String(API_MAX_BODY_BYTES + 1) })
+    oversize.req.write('{"project": 1, "labels": [')
+    const refused = await oversize.response
+    oversize.req.destroy()
+    expect(refused.status, refused.text).to.equal(413)
+    expect(JSON.parse(refused.text).error).to.contain(String(API_MAX_BODY_BYTES))
     const [after] = await query<{ n: number }>('select count(*)::int as n from eligibility_checks')
     expect(after!.n).to.equal(before!.n)
   })
@@ -242,17 +302,13 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     for (let i = labels.length; i < 100_000; i++) labels.push(`API-BULK-${i}`)
     // Sent as a chunked body, in pieces that split labels and escapes at arbitrary points.
     const body = Buffer.from(JSON.stringify({ project: String(rhProject.id), labels }))
-    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(api('/eligibility'), { method: 'POST', headers: { authorization: `Bearer ${rhKey}`, 'content-type': 'application/json; charset=utf-8' } }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString('utf8') }))
-      })
-      req.on('error', reject)
-      for (let at = 0; at < body.length; at += 7_919) req.write(body.subarray(at, at + 7_919))
-      req.end()
-    })
+    const { req, response } = rawPost({ authorization: `Bearer ${rhKey}`, 'content-type': 'application/json; charset=utf-8' })
+    for (let at = 0; at < body.length; at += 7_919) req.write(body.subarray(at, at + 7_919))
+    req.end()
+    // The answer is streamed too (chunked, no Content-Length); it matches the OpenAPI document (conform, in rawPost).
+    const answer = await response
     expect(answer.status, answer.text.slice(0, 300)).to.equal(201)
+    expect(answer.headers['transfer-encoding']).to.equal('chunked')
     const parsed = JSON.parse(answer.text) as Answer
     expect(parsed.requested).to.equal(100_000)
     expect(parsed.excluded.unknown).to.equal(100_000 - all.length)
@@ -260,11 +316,35 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     expect(parsed.requestedSha256).to.equal(sha256OfList(labels))
     const [{ n }] = (await query<{ n: number }>('select count(*)::int as n from eligibility_check_items where check_id = :id', { id: parsed.checkId })) as [{ n: number }]
     expect(n).to.equal(100_000)
+    // Read again: the same streamed answer.
+    const again = await getApi(rhKey, `/eligibility/${parsed.checkId}`)
+    expect(again.body).to.deep.equal(parsed)
+  })
+
+  it('answers 503 with Retry-After to a third check while two are still receiving their bodies, and then both', async () => {
+    const key = await issueKey(henrik, 'Langsom')
+    const { free } = await rhLabels()
+    // Three checks whose bodies have begun and are held open: at most two run at once, so one is refused at once
+    // (which one depends on which gets there first), and the other two wait for the rest of their bodies.
+    const held = [0, 1, 2].map(() => rawPost({ authorization: `Bearer ${key}`, 'content-type': 'application/json' }))
+    for (const { req } of held) req.write(`{"project": ${rhProject.id}, "labels": ["${free[0]}"`)
+    const first = await Promise.race(held.map(({ response }, index) => response.then((exchange) => ({ index, exchange }))))
+    expect(first.exchange.status, first.exchange.text).to.equal(503)
+    expect(Number(first.exchange.headers['retry-after'])).to.be.greaterThan(0)
+    // The held bodies end (the refused one's rest is read and dropped), and the two running checks are answered.
+    for (const { req } of held) req.end(`, "${free[2]}"]}`)
+    for (const [index, { response }] of held.entries()) {
+      if (index === first.index) continue
+      const res = await response
+      expect(res.status, res.text).to.equal(201)
+      expect((JSON.parse(res.text) as Answer).eligible).to.deep.equal([free[0], free[2]])
+    }
   })
 
   it('serves its OpenAPI 3 description, a structurally valid document whose references all resolve', async () => {
-    const res = await request.get(api('/openapi.json')).ok(() => true)
+    const res = await getApi(undefined, '/openapi.json')
     expect(res.status).to.equal(200)
+    expect(res.body).to.deep.equal(contract.document)
     type Obj = Record<string, unknown>
     const obj = (value: unknown) => value as Obj
     const doc = res.body as Obj
@@ -311,6 +391,41 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     expect(doc.paths).to.include.keys('/eligibility', '/eligibility/{checkId}', '/openapi.json')
     // No cookie, no session: the API never starts one.
     expect(res.headers['set-cookie']).to.equal(undefined)
+    // The contract is closed: every object the answers hold lists its properties and allows no others, so a
+    // platform that validates strictly is never surprised by a new field.
+    const open: string[] = []
+    const closed = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) node.forEach((item, i) => closed(item, `${at}/${i}`))
+      else if (node && typeof node === 'object') {
+        const schema = node as Obj
+        if (schema.type === 'object' && schema.properties && schema.additionalProperties !== false) open.push(at)
+        for (const [key, value] of Object.entries(schema)) closed(value, `${at}/${key}`)
+      }
+    }
+    closed(obj(doc.components).schemas, '#/components/schemas')
+    expect(open).to.deep.equal([])
+  })
+
+  it('limits the requests of one key (429 with Retry-After), without limiting the other keys', async () => {
+    const key = await issueKey(henrik, 'Ivrig')
+    let limited: Awaited<ReturnType<typeof getApi>> | undefined
+    // 120 a minute per key: the loop ends at the first 429 (each answer until then is a 404 for an unknown check).
+    for (let attempt = 0; attempt < 250 && !limited; attempt++) {
+      const res = await getApi(key, `/eligibility/${crypto.randomUUID()}`)
+      if (res.status === 429) limited = res
+      else expect(res.status, res.text).to.equal(404)
+    }
+    expect(limited, 'a 429 within 250 requests').not.to.equal(undefined)
+    expect(Number(limited!.headers['retry-after'])).to.be.greaterThan(0)
+    expect(limited!.body.error).to.be.a('string')
+    // The key is limited for checks too; another key of the same biobank is not.
+    expect((await post(key, { project: rhProject.id, labels: ['A'] })).status).to.equal(429)
+    expect((await post(rhKey, { project: rhProject.id, labels: ['A'] })).status).to.equal(201)
+  })
+
+  it('has given every response the OpenAPI document describes, each matching it', () => {
+    // An internal error (500) cannot be provoked from outside; everything else was seen above.
+    expect(contract.uncovered()).to.deep.equal(['POST /eligibility 500', 'GET /eligibility/{checkId} 500'])
   })
 
   describe('the streaming JSON reader', () => {

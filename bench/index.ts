@@ -252,7 +252,7 @@ async function main(): Promise<number> {
     const jsonFile = path.join(args.out, `${stamp}${args.smoke ? '-smoke' : ''}.json`)
     fs.writeFileSync(jsonFile, `${JSON.stringify(run, null, 2)}\n`)
     const markdownFile = args.markdown ?? jsonFile.replace(/\.json$/, '.md')
-    fs.writeFileSync(markdownFile, markdown(run, command))
+    fs.writeFileSync(markdownFile, markdown(run, command, markdownFile))
     log(`wrote ${path.relative(projectRoot, jsonFile)} and ${path.relative(projectRoot, markdownFile)}`)
 
     const crashed = recorded.filter((s) => s.error)

@@ -1,11 +1,14 @@
 // Targets evaluated, the console table, the results JSON and BENCHMARKS.md.
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import type pg from 'pg'
 import { projectRoot } from '../server/config.ts'
 import type { DatasetInfo } from './dataset.ts'
 import type { ExplainedStatement } from './explain.ts'
 import type { EvaluatedMetric, Metric, RecordedScenario, Target } from './types.ts'
+import { soakSectionOf } from './soak/section.ts'
 
 export interface MachineInfo {
   cpuModel: string
@@ -155,7 +158,21 @@ export function markdownTable(run: Pick<BenchRun, 'scenarios' | 'rss'>): string 
   ].join('\n')
 }
 
-export function markdown(run: BenchRun, command: string): string {
+/** The load soak's section of the report file being replaced (`npm run soak` writes it; the bench keeps it). */
+function soakSectionIn(file: string | undefined): string | undefined {
+  if (!file) return undefined
+  try {
+    return soakSectionOf(fs.readFileSync(file, 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The whole report. `previousFile` is the report this one replaces: its load soak section (between the soak markers)
+ * is carried over, as the bench does not run the soak. By default BENCHMARKS.md for a full run, none for a smoke run.
+ */
+export function markdown(run: BenchRun, command: string, previousFile: string | undefined = run.mode === 'full' ? path.join(projectRoot, 'BENCHMARKS.md') : undefined): string {
   const m = run.machine
   const d = run.dataset
   const lines: string[] = []
@@ -201,6 +218,8 @@ export function markdown(run: BenchRun, command: string): string {
     lines.push(`- took ${s.seconds.toFixed(1)} s`)
     lines.push('')
   }
+  const soak = soakSectionIn(previousFile)
+  if (soak) lines.push(soak)
   if (run.explain || run.explainError) {
     lines.push(explainMarkdown(run.explain ?? [], run.explainError, d.samples))
   }

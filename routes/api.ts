@@ -108,13 +108,13 @@ export default function apiRoutes(services: Services): Router {
     next()
   })
 
-  router.get('/api/v1/openapi.json', (_req, res) => {
-    res.type('application/json').send(JSON.stringify(openApiDocument(services.config.baseUrl)))
-  })
-
   const tooMany = (_req: Request, res: Response) => sendError(res, 429, 'too many requests')
   // Against key guessing: per address, before the key is looked up.
   const perAddress = rateLimit({ windowMs: 60_000, limit: 300, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany })
+  // The description needs no key, but is an API route like the others: limited per address too.
+  router.get('/api/v1/openapi.json', perAddress, (_req, res) => {
+    res.type('application/json').send(JSON.stringify(openApiDocument(services.config.baseUrl)))
+  })
   // Per key: each check can be large.
   const perClient = rateLimit({
     windowMs: 60_000,

@@ -1,14 +1,19 @@
 // ASVS 4.0 V4.1/V4.2 (access control, IDOR): for every route read from the app,
 //   - a citizen route that takes an id answers another citizen's id exactly like an id that does not exist (404),
 //   - a staff route refuses a citizen (403), and an id of another biobank's object gets the status its service
-//     documents (404 for samples and paper receipts: "all look the same"),
-//   - the auditor reads but changes nothing (403 on every state-changing staff route that is not a read),
+//     documents (404 for samples, paper receipts, API keys and import jobs: "all look the same"; 403 for research
+//     projects and checks),
+//   - the auditor reads but changes nothing (403 on every state-changing staff route that is not a read); research
+//     release is the biobank admin's alone (the registrar and the auditor get 403 on every research route),
+//   - an import job is shown to the user who started it only,
+//   - an API route refuses a missing, malformed, invented or revoked key (401), and a key of another biobank gets
+//     404 for RH's checks and projects,
 // and none of the refused requests changes anything.
 import { expect } from 'chai'
 import { comparable, headingOf, isCleanPage, SecurityContext, type Response } from './harness.ts'
-import { after as snapshotAfter, before as snapshotBefore, differences, ownPath, pageActorFor, prepareChange, send, type PreparedChange } from './exercise.ts'
+import { after as snapshotAfter, apiSend, before as snapshotBefore, differences, ownPath, pageActorFor, prepareChange, send, type PreparedChange } from './exercise.ts'
 import { audienceOf, fillPath, isStateChanging, paramsOf, routeKey, type AppRoute } from './routes.ts'
-import { PARAMS, STATE_CHANGES } from './table.ts'
+import { API, PARAMS, researchCheck, researchProject, STATE_CHANGES } from './table.ts'
 import type { Agent } from '../../support/oidcFlow.ts'
 
 describe('security: access control on every route', function () {
@@ -215,6 +220,163 @@ describe('security: access control on every route', function () {
       // The same requests within henrik's own biobank are answered, so the 403s are about scope.
       expect((await ctx.get(henrik, '/medarbejder/soeg?biobank=RH')).status).to.equal(200)
       expect((await ctx.get(henrik, '/medarbejder/eksport.csv?biobank=RH')).status).to.equal(200)
+    })
+  })
+
+  describe('research release (/medarbejder/forskning)', () => {
+    const research = () => routes.filter((r) => r.path === '/medarbejder/forskning' || r.path.startsWith('/medarbejder/forskning/'))
+
+    it('has the research routes to check', () => {
+      expect(research().length).to.be.greaterThan(10)
+    })
+
+    it('is for biobank admins only: the registrar (stine) and the auditor get 403 on every research route, reading or changing, and nothing changes', async () => {
+      const failures: string[] = []
+      for (const actor of ['stine', 'revisor'] as const) {
+        const agent = await ctx.as(actor)
+        for (const route of research()) {
+          const key = `${actor} ${routeKey(route)}`
+          try {
+            const { path } = await ownPath(ctx, route)
+            const change = isStateChanging(route) ? await prepareChange(ctx, route) : undefined
+            const start = await snapshotBefore(ctx, agent, actor)
+            const response = await request(route, agent, 'staff', path, change)
+            const changed = differences(start, await snapshotAfter(ctx, agent, actor))
+            if (response.status !== 403 || !isCleanPage(response)) failures.push(`${key}: ${response.status} ${headingOf(response.text)}`)
+            if (changed.length > 0) failures.push(`${key} changed ${changed.join(', ')}`)
+          } catch (error) {
+            failures.push(`${key}: ${(error as Error).message}`)
+          }
+        }
+      }
+      expect(failures).to.deep.equal([])
+    })
+
+    it("shows an admin of another biobank (mette, RM) none of RH's projects, checks or keys, and refuses her a check of an RH project by search criteria, changing nothing", async () => {
+      const projectId = String(await researchProject(ctx))
+      const henrik = await ctx.as('henrik')
+      const mette = await ctx.as('mette')
+      // What henrik sees of his own biobank, and mette must not.
+      const rh = { project: 'Sikkerhedstestens projekt', key: 'security suite henrik' }
+      await API.headers(ctx)
+      expect((await ctx.get(henrik, '/medarbejder/forskning')).text).to.include(rh.project)
+      expect((await ctx.get(henrik, '/medarbejder/forskning/api-noegler')).text).to.include(rh.key)
+      for (const path of ['/medarbejder/forskning', '/medarbejder/forskning/soegning', `/medarbejder/forskning/soegning?project=${projectId}`, '/medarbejder/forskning/api-noegler']) {
+        const page = await ctx.get(mette, path)
+        expect(page.status, path).to.equal(200)
+        expect(page.text, path).not.to.include(rh.project)
+        expect(page.text, path).not.to.include(rh.key)
+        expect(page.text, path).not.to.include(`/medarbejder/forskning/projekter/${projectId}"`)
+      }
+      // The criteria form posted with RH's project: refused like RH's project page (403), nothing checked.
+      const change = await prepareChange(ctx, { method: 'POST', path: '/medarbejder/forskning/soegning' })
+      expect(change.body.project).to.equal(projectId)
+      const start = await snapshotBefore(ctx, mette, 'mette')
+      const response = await send(ctx, change, { agent: mette, extra: { _csrf: await ctx.csrf('mette') } })
+      expect(response.status).to.equal(PARAMS.staff.projectId!.otherBiobank)
+      expect(isCleanPage(response)).to.equal(true)
+      expect(response.headers.location).to.equal(undefined)
+      expect(differences(start, await snapshotAfter(ctx, mette, 'mette'))).to.deep.equal([])
+    })
+  })
+
+  describe('the import job page (/medarbejder/import/:jobId)', () => {
+    it('shows a job to the user who started it only: stine (same biobank), mette (another) and the auditor get the 404 of a job that does not exist', async () => {
+      const route = { method: 'GET', path: '/medarbejder/import/:jobId' }
+      const { path } = await ownPath(ctx, route)
+      const source = PARAMS.staff.jobId!
+      const own = await ctx.get(await ctx.as('henrik'), path)
+      expect(own.status, 'henrik, who started it').to.equal(200)
+      expect(own.text).to.include('proever.csv')
+      for (const actor of ['stine', 'mette', 'revisor'] as const) {
+        const agent = await ctx.as(actor)
+        const theirs = await ctx.get(agent, path)
+        const missing = await ctx.get(agent, fillPath(route.path, { jobId: source.missing }))
+        expect(theirs.status, actor).to.equal(404)
+        expect(missing.status, actor).to.equal(404)
+        expect(comparable(theirs.text, path), actor).to.equal(comparable(missing.text, fillPath(route.path, { jobId: source.missing })))
+        expect(theirs.text, actor).not.to.include('proever.csv')
+      }
+    })
+  })
+
+  describe('API routes (/api, bearer keys)', () => {
+    const api = () => routes.filter((r) => audienceOf(r.path) === 'api')
+    const keyed = () => api().filter((r) => !API.routes[routeKey(r)]!.public)
+
+    it('has the API routes to check, and answers the public description without a key', async () => {
+      expect(keyed().map(routeKey)).to.include.members(['POST /api/v1/eligibility', 'GET /api/v1/eligibility/:checkId'])
+      for (const route of api().filter((r) => API.routes[routeKey(r)]!.public)) expect((await apiSend(ctx, route)).status, routeKey(route)).to.equal(200)
+    })
+
+    it('refuse a missing, malformed, invented or revoked key with 401 (JSON, WWW-Authenticate: Bearer) on every route that needs a key, and change nothing; the valid key is answered', async () => {
+      const refused = await API.refused(ctx)
+      const valid = await API.headers(ctx)
+      const failures: string[] = []
+      for (const route of keyed()) {
+        const key = routeKey(route)
+        // The ids and the body are made before the comparison starts.
+        const { path } = await ownPath(ctx, route)
+        const body = await API.routes[key]!.body?.(ctx)
+        const start = await ctx.fingerprint()
+        for (const [what, authorization] of Object.entries(refused)) {
+          const response = await apiSend(ctx, route, { headers: { Authorization: authorization }, path, body })
+          const problems = [
+            response.status !== 401 && `${response.status}`,
+            !/^Bearer/.test(String(response.headers['www-authenticate'] ?? '')) && 'no WWW-Authenticate: Bearer',
+            !/^application\/json/.test(String(response.headers['content-type'])) && `content type ${response.headers['content-type']}`,
+            typeof (response.body as { error?: unknown }).error !== 'string' && 'no error text',
+            /eligible|checkId/.test(response.text) && 'an answer with check data',
+          ].filter(Boolean)
+          if (problems.length > 0) failures.push(`${key} with ${what}: ${problems.join(', ')}`)
+        }
+        await ctx.settled()
+        const changed = SecurityContext.changedTables(start, await ctx.fingerprint())
+        if (changed.length > 0) failures.push(`${key} with refused keys changed ${changed.join(', ')}`)
+        const control = await apiSend(ctx, route, { headers: valid, path, body })
+        if (control.status >= 300) failures.push(`${key} with the valid key: ${control.status} ${control.text.slice(0, 200)}`)
+        await ctx.settled()
+      }
+      expect(failures).to.deep.equal([])
+    })
+
+    it("answer a key of another biobank (RM) with 404 for RH's ids and RH's project, exactly as for ids that do not exist, and change nothing", async () => {
+      const rm = await API.otherBiobankHeaders(ctx)
+      const rh = await API.headers(ctx)
+      const failures: string[] = []
+      for (const route of keyed()) {
+        const key = routeKey(route)
+        const own = await ownPath(ctx, route)
+        const body = (await API.routes[key]!.body?.(ctx)) as { project: unknown } | undefined
+        await researchCheck(ctx, 'staff')
+        const start = await ctx.fingerprint()
+        for (const name of paramsOf(route.path)) {
+          const source = PARAMS.api[name]!
+          // RH's id of the key's own making, and (checks) one henrik made on the web: neither is RM's to read.
+          const foreign = [await source.own(ctx), ...(name === 'checkId' ? [await researchCheck(ctx, 'staff')] : [])]
+          const missing = await apiSend(ctx, route, { headers: rm, path: fillPath(route.path, { ...own.values, [name]: source.missing }) })
+          if (missing.status !== 404) failures.push(`${key} with a ${name} that does not exist: ${missing.status}`)
+          for (const id of foreign) {
+            const response = await apiSend(ctx, route, { headers: rm, path: fillPath(route.path, { ...own.values, [name]: id }) })
+            if (response.status !== source.otherBiobank) failures.push(`${key} with RH's ${name} ${id}: ${response.status}, documented ${source.otherBiobank}`)
+            else if (response.text !== missing.text) failures.push(`${key} with RH's ${name}: an answer that differs from the one for an id that does not exist: ${response.text}`)
+            // RH's own key reads it (so the 404 above is about the biobank).
+            const mine = await apiSend(ctx, route, { headers: rh, path: fillPath(route.path, { ...own.values, [name]: id }) })
+            if (mine.status !== 200) failures.push(`${key} with RH's ${name} and RH's key: ${mine.status}`)
+          }
+        }
+        if (body) {
+          // The body names RH's project, by id and by reference: not a project of the RM key's biobank.
+          for (const project of [body.project, 'SEC-RH-1']) {
+            const response = await apiSend(ctx, route, { headers: rm, body: { ...body, project } })
+            if (response.status !== 404) failures.push(`${key} by the RM key for RH's project ${String(project)}: ${response.status} ${response.text.slice(0, 200)}`)
+          }
+        }
+        await ctx.settled()
+        const changed = SecurityContext.changedTables(start, await ctx.fingerprint())
+        if (changed.length > 0) failures.push(`${key} by the RM key changed ${changed.join(', ')}`)
+      }
+      expect(failures).to.deep.equal([])
     })
   })
 

@@ -2,10 +2,14 @@
 // bearer-token API at /api) needs the session's CSRF token. Without it, or with a wrong one, the answer is 403
 // and nothing changes: no row in any table, no change to the session. With it, the same request does act, which
 // proves the refusal was the token's doing and the body was one the app acts on.
+// The API (/api) has no session and so no token: its defence is that it reads no cookie at all. A browser's forged
+// request carries nothing but the cookies, so a request with only a staff session's cookie (as JSON, or as a
+// cross-site form can send it) is refused with 401 and stores nothing; with the key, the same request acts.
 import { expect } from 'chai'
 import { headingOf, isCleanPage, SecurityContext, type Response } from './harness.ts'
-import { after as snapshotAfter, before as snapshotBefore, differences, kindOf, prepareChange, send } from './exercise.ts'
+import { after as snapshotAfter, apiSend, before as snapshotBefore, differences, kindOf, ownPath, prepareChange, send } from './exercise.ts'
 import { audienceOf, isStateChanging, routeKey, type AppRoute } from './routes.ts'
+import { API } from './table.ts'
 
 describe('security: CSRF on every state-changing route', function () {
   this.timeout(300_000)
@@ -58,6 +62,52 @@ describe('security: CSRF on every state-changing route', function () {
         if (accepted.status === 403 || accepted.status >= 500) failures.push(`${key} with the valid token: ${accepted.status} ${headingOf(accepted.text)} (is the actor in STATE_CHANGES right?)`)
         else if (answerOnly && !(accepted.status === 200 && answerOnly.test(String(accepted.headers['content-type'])))) failures.push(`${key} with the valid token: ${accepted.status} ${accepted.headers['content-type']}, not the answer expected`)
         else if (!answerOnly && differences(base, acted).length === 0) failures.push(`${key} with the valid token changed nothing (${accepted.status}): the STATE_CHANGES body is not one the app acts on`)
+      } catch (error) {
+        failures.push(`${key}: ${(error as Error).message}`)
+      }
+    }
+    expect(failures).to.deep.equal([])
+  })
+
+  it("refuses every API route that needs a key when the request carries only a staff session's cookie (401, JSON), however it is sent, and stores nothing; with the key it acts", async () => {
+    const henrik = await ctx.as('henrik')
+    const token = await ctx.csrf('henrik')
+    const apiRoutes = ctx.routes().filter((r) => audienceOf(r.path) === 'api' && !API.routes[routeKey(r)]!.public)
+    expect(apiRoutes.map(routeKey)).to.include('POST /api/v1/eligibility')
+    const failures: string[] = []
+    for (const route of apiRoutes) {
+      const key = routeKey(route)
+      try {
+        // The ids, the body and the key are made before the comparison starts.
+        const { path } = await ownPath(ctx, route)
+        const body = (await API.routes[key]!.body?.(ctx)) as { project: unknown; labels: string[] } | undefined
+        const headers = await API.headers(ctx)
+        const start = await ctx.fingerprint()
+        const attempts: [string, Response][] = [
+          ['the session cookie', await apiSend(ctx, route, { agent: henrik, body })],
+          ["the session cookie and the session's CSRF token", await apiSend(ctx, route, { agent: henrik, body, headers: { 'X-CSRF-Token': token } })],
+        ]
+        if (body) {
+          // What a cross-site HTML form can send without a preflight: urlencoded and text/plain bodies.
+          const method = route.method.toLowerCase() as 'post'
+          attempts.push(['a form post with the cookie', await henrik[method](ctx.url(path)).type('form').send({ _csrf: token, project: String(body.project), labels: body.labels.join('\n') }).redirects(0).ok(() => true)])
+          attempts.push([
+            'a text/plain post with the cookie',
+            await henrik[method](ctx.url(`${path}?project=${String(body.project)}`)).set('Content-Type', 'text/plain').send(body.labels.join('\n')).redirects(0).ok(() => true),
+          ])
+        }
+        for (const [what, response] of attempts) {
+          if (response.status !== 401 || !/^application\/json/.test(String(response.headers['content-type']))) failures.push(`${key} with ${what}: ${response.status} ${response.headers['content-type']}`)
+          if (response.headers['set-cookie']) failures.push(`${key} with ${what}: sets a cookie`)
+        }
+        await ctx.settled()
+        const changed = SecurityContext.changedTables(start, await ctx.fingerprint())
+        if (changed.length > 0) failures.push(`${key} with only a session cookie changed ${changed.join(', ')}`)
+        // The control: the same request with the key is answered, and a state-changing one stores its check.
+        const accepted = await apiSend(ctx, route, { headers, body })
+        await ctx.settled()
+        if (accepted.status >= 300) failures.push(`${key} with the key: ${accepted.status} ${accepted.text.slice(0, 200)}`)
+        else if (isStateChanging(route) && SecurityContext.changedTables(start, await ctx.fingerprint()).length === 0) failures.push(`${key} with the key changed nothing`)
       } catch (error) {
         failures.push(`${key}: ${(error as Error).message}`)
       }

@@ -1,9 +1,9 @@
 // Making any route's request the way its user would, from the tables: ids filled in, a body the app acts on,
 // and a snapshot of what a request could change (every table, and the actor's own session).
-import type { Agent } from '../../support/oidcFlow.ts'
+import { newAgent, type Agent } from '../../support/oidcFlow.ts'
 import { isCitizenId, SecurityContext, type ActorId, type Response } from './harness.ts'
 import { audienceOf, fillPath, paramsOf, routeKey, type AppRoute } from './routes.ts'
-import { bodyFor, PARAMS, STATE_CHANGES, staffActorFor, type StateChangeSpec } from './table.ts'
+import { API, bodyFor, PARAMS, STATE_CHANGES, staffActorFor, type StateChangeSpec } from './table.ts'
 
 export const kindOf = (actor: ActorId): 'citizen' | 'staff' => (isCitizenId(actor) ? 'citizen' : 'staff')
 
@@ -60,6 +60,26 @@ export async function send(
     return request.attach(change.spec.upload.field, change.spec.upload.content(), { filename: change.spec.upload.filename, contentType: change.spec.upload.contentType })
   }
   return request.type('form').send(body)
+}
+
+/**
+ * A request to an /api route as an integration sends it: the route's JSON body (state-changing routes, API.routes),
+ * the RH ids in the path (or `path`), and the headers given: none by default, so no key and no cookie; `agent` sends
+ * the cookies of its session as well.
+ */
+export async function apiSend(
+  ctx: SecurityContext,
+  route: AppRoute,
+  options: { headers?: Record<string, string | undefined>; path?: string; agent?: Agent; body?: unknown } = {},
+): Promise<Response> {
+  const spec = API.routes[routeKey(route)]
+  if (!spec) throw new Error(`${routeKey(route)} has no API.routes entry`)
+  const path = options.path ?? (await ownPath(ctx, route)).path
+  let request = (options.agent ?? newAgent())[route.method.toLowerCase() as 'post'](ctx.url(path)).redirects(0).ok(() => true)
+  for (const [name, value] of Object.entries(options.headers ?? {})) if (value !== undefined) request = request.set(name, value)
+  if (route.method === 'GET' || route.method === 'HEAD') return request
+  const body = options.body ?? (await spec.body!(ctx))
+  return request.set('Content-Type', 'application/json').send(JSON.stringify(body))
 }
 
 export interface Snapshot {

@@ -1,6 +1,6 @@
 // Defects the security suite found, each kept as the test that caught it (all fixed): a forged X-Forwarded-For
-// behind TRUST_PROXY, 500s for edited page cursors, "_" as a LIKE wildcard in the audit search, and personal
-// pages without Cache-Control: no-store.
+// behind TRUST_PROXY, 500s for edited page cursors, "_" as a LIKE wildcard in the audit search, personal pages
+// without Cache-Control: no-store, and an API route without a rate limit.
 import { expect } from 'chai'
 import { headingOf, isCleanPage, SecurityContext } from './harness.ts'
 import { ownPath, pageActorFor } from './exercise.ts'
@@ -93,6 +93,20 @@ describe('security: defects found by the suite, fixed', function () {
       const response = await ctx.get(revisor, '/medarbejder/revision?action=s_____')
       const actions = [...response.text.matchAll(/<td><code>([^<]*)<\/code><\/td>/g)].map((m) => m[1]!)
       expect(actions).to.deep.equal([])
+    })
+
+    // Defect 6 (ASVS 4.0 V11.1.4; issue 8: "the login and API routes are rate limited"). routes/api.ts limits the
+    // key-checked routes per address (300 a minute, before the key is looked up) and per key, but
+    // GET /api/v1/openapi.json was registered before the limiters and without one: an unauthenticated route any
+    // client could call without end.
+    // Fix: the route takes the per-address limiter too (`router.get('/api/v1/openapi.json', perAddress, ...)`).
+    it('GET /api/v1/openapi.json is rate limited per address like the other API routes (429 JSON past 300 a minute)', async () => {
+      const statuses: number[] = []
+      for (let i = 0; i <= 300 && statuses[statuses.length - 1] !== 429; i++) statuses.push((await ctx.get(undefined, '/api/v1/openapi.json')).status)
+      expect(statuses[0], 'the first request is answered').to.equal(200)
+      const last = await ctx.get(undefined, '/api/v1/openapi.json')
+      expect(last.status, `after ${statuses.length} requests`).to.equal(429)
+      expect(last.headers['content-type']).to.match(/^application\/json/)
     })
 
     // Defect 5 (ASVS 4.0 V8.2.1). Pages with personal data (the citizen's samples, who looked at them, a sample's

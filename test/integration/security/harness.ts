@@ -12,7 +12,7 @@ import { csrfTokenOf, login, newAgent, type Agent } from '../../support/oidcFlow
 import { demoCitizens, demoStaff } from '../../../seeders/demoPeople.ts'
 import { cprFor } from '../../../seeders/fictitiousCpr.ts'
 import { createApp } from '../../../server/app.ts'
-import { isNotYetCovered, listRoutes, type AppRoute } from './routes.ts'
+import { listRoutes, type AppRoute } from './routes.ts'
 
 export type CitizenId = 'dorte' | 'anne' | 'emil' | 'frida' | 'bo' | 'carl'
 export type StaffId = 'henrik' | 'stine' | 'mette' | 'revisor'
@@ -48,6 +48,14 @@ export async function inBatches<T, R>(items: readonly T[], width: number, work: 
   return results
 }
 
+/**
+ * Columns that record when something was last used rather than what a request did; the fingerprint leaves them out.
+ * An API key's last_used_at is written (at most once a minute) by any request carrying the key, refused or not.
+ */
+const BOOKKEEPING_COLUMNS: Record<string, string[]> = {
+  api_clients: ['last_used_at'],
+}
+
 export class SecurityContext {
   readonly app: TestApp
   private readonly agents = new Map<ActorId, Promise<Agent>>()
@@ -75,11 +83,6 @@ export class SecurityContext {
 
   /** Every (method, path) of a freshly assembled app on these services: new routes show up here by themselves. */
   routes(): AppRoute[] {
-    return this.allRoutes().filter((route) => !isNotYetCovered(route))
-  }
-
-  /** Every route, including those the suite does not exercise yet (table.ts NOT_YET_COVERED). */
-  allRoutes(): AppRoute[] {
     return listRoutes(createApp(this.services))
   }
 
@@ -161,7 +164,9 @@ export class SecurityContext {
     const parts: string[] = []
     for (const { name } of tables) {
       const quoted = `"${name.replace(/"/g, '""')}"`
-      const [row] = await this.query<{ digest: string | null; n: string }>(`select md5(string_agg(t::text, '|' order by t::text)) as digest, count(*) as n from ${quoted} t`)
+      const volatile = BOOKKEEPING_COLUMNS[name]
+      const text = volatile ? `(to_jsonb(t) - array[${volatile.map((c) => `'${c}'`).join(', ')}])::text` : 't::text'
+      const [row] = await this.query<{ digest: string | null; n: string }>(`select md5(string_agg(${text}, '|' order by ${text})) as digest, count(*) as n from ${quoted} t`)
       parts.push(`${name}:${row!.n}:${row!.digest ?? ''}`)
     }
     return parts.join('\n')
@@ -205,7 +210,13 @@ export class SecurityContext {
 /** The text of an HTML page without its per-session and per-request parts, to compare two answers. */
 export function comparable(html: string, ...ids: string[]): string {
   let text = html.replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value=""')
-  for (const id of ids) text = text.split(id).join('{id}').split(encodeURIComponent(id)).join('{id}')
+  // A long id (a UUID, a receipt) wherever it appears; a short one (an API key's number) only as a path segment, so
+  // it does not replace the same digits in other text (initial-scale=1).
+  const literal = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  for (const id of ids) {
+    const either = `(?:${literal(id)}|${literal(encodeURIComponent(id))})`
+    text = text.replace(new RegExp(id.length >= 8 ? either : `(?<=/)${either}(?![\\w-])`, 'g'), '{id}')
+  }
   return text
 }
 

@@ -8,9 +8,9 @@ import type { Agent } from '../../support/oidcFlow.ts'
 import { authorizeUntilCallback, get, newAgent } from '../../support/oidcFlow.ts'
 import { testConfig } from '../../support/testDatabase.ts'
 import { SecurityContext, type Response } from './harness.ts'
-import { ownPath, pageActorFor } from './exercise.ts'
+import { apiSend, ownPath, pageActorFor } from './exercise.ts'
 import { audienceOf, fillPath, isStateChanging, paramsOf, routeKey, type AppRoute } from './routes.ts'
-import { PARAMS } from './table.ts'
+import { API, PARAMS } from './table.ts'
 import { SESSION_COOKIE } from '../../../server/setUpWebSession.ts'
 
 const SAFE_REFERRER_POLICIES = ['no-referrer', 'same-origin', 'strict-origin', 'strict-origin-when-cross-origin']
@@ -108,6 +108,39 @@ describe('security: headers and cookies', function () {
       await everyGet(ctx, routes, true, check)
       await everyGet(ctx, routes, false, check)
       expect(answers).to.be.greaterThan(40)
+      expect(failures).to.deep.equal([])
+    })
+
+    it("sends the security headers on every API route's answers, accepted and refused: JSON with nosniff, Cache-Control: no-store (an answer names samples), and no cookie", async () => {
+      const failures: string[] = []
+      let answers = 0
+      const apiRoutes = routes.filter((r) => audienceOf(r.path) === 'api')
+      expect(apiRoutes.length).to.be.greaterThan(2)
+      const valid = await API.headers(ctx)
+      const check = (what: string, response: Response) => {
+        answers += 1
+        const problems = [...headerProblems(response, false)]
+        if (!/^application\/json/.test(String(response.headers['content-type']))) problems.push(`Content-Type ${response.headers['content-type']}`)
+        if (!/no-store/.test(String(response.headers['cache-control'] ?? ''))) problems.push(`Cache-Control ${response.headers['cache-control'] ?? '(none)'}`)
+        if (response.headers['set-cookie']) problems.push(`Set-Cookie ${String(response.headers['set-cookie'])}`)
+        failures.push(...problems.map((p) => `${what} (${response.status}): ${p}`))
+      }
+      for (const route of apiRoutes) {
+        const key = routeKey(route)
+        const spec = API.routes[key]!
+        const accepted = await apiSend(ctx, route, { headers: spec.public ? {} : valid })
+        if (accepted.status >= 300) failures.push(`${key} with the key: ${accepted.status}`)
+        check(`${key} with the key`, accepted)
+        if (!spec.public) check(`${key} without a key`, await apiSend(ctx, route))
+        if (paramsOf(route.path).length > 0) {
+          const missing = fillPath(route.path, Object.fromEntries(paramsOf(route.path).map((name) => [name, PARAMS.api[name]!.missing])))
+          check(`${key} with an id that does not exist`, await apiSend(ctx, route, { headers: valid, path: missing }))
+        }
+      }
+      // An address under /api that is no route, and a body the API refuses.
+      check('GET /api/v1/nothing', await apiSend(ctx, { method: 'GET', path: '/api/v1/eligibility/:checkId' }, { headers: valid, path: '/api/v1/nothing' }))
+      check('POST /api/v1/eligibility with a bad body', await apiSend(ctx, { method: 'POST', path: '/api/v1/eligibility' }, { headers: valid, body: { labels: 'x' } }))
+      expect(answers).to.be.greaterThan(6)
       expect(failures).to.deep.equal([])
     })
 

@@ -89,22 +89,3 @@ export function fillPath(path: string, values: Record<string, string>): string {
     return encodeURIComponent(value)
   })
 }
-
-// -------------------------------------------------------------------------------------------------------------
-// Not yet covered
-// -------------------------------------------------------------------------------------------------------------
-
-/**
- * Routes this suite does not exercise YET, named one by one with the reason: they landed after the suite was
- * written (research eligibility, the API, the import's job page) and need their PARAMS/STATE_CHANGES/API
- * entries. Their own test files cover CSRF, access and validation meanwhile (eligibility.test.ts, api.test.ts,
- * import.test.ts). Every entry must still match a real route (routeInventory.test.ts), and the list is printed
- * by that test, so it can only shrink.
- */
-export const NOT_YET_COVERED: readonly { route: RegExp; reason: string }[] = [
-  { route: /^(GET|POST) \/medarbejder\/forskning(\/|$)/, reason: 'research eligibility: needs PARAMS.staff projectId, checkId, clientId and STATE_CHANGES' },
-  { route: /^(GET|POST) \/api\/v1\/(openapi\.json|eligibility|eligibility\/:checkId)$/, reason: 'the eligibility API: needs the API entry (bearer key, rate limit setting, JSON bodies)' },
-  { route: /^GET \/medarbejder\/import\/:jobId$/, reason: 'the import job page: needs PARAMS.staff.jobId (jobs live in the process that started them)' },
-]
-
-export const isNotYetCovered = (route: AppRoute) => NOT_YET_COVERED.some((entry) => entry.route.test(routeKey(route)))

@@ -5,15 +5,20 @@
 //   PARAMS         a path parameter name → how to get an id the actor may use, and the ids that must be refused
 //   STATE_CHANGES  every state-changing route (outside /oidc and /api) → who makes it, and a body the app acts on
 //   STAFF_PAGES    which staff user opens a staff page (default henrik, biobank admin of RH)
-//   API            the /api client (bearer key, rate limit setting) once /api routes exist
+//   API            every /api route: whether it needs a key, its JSON body, its rate limit; the keys to use
 import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import type { Agent } from '../../support/oidcFlow.ts'
 import { demoCitizens, demoStaff } from '../../../seeders/demoPeople.ts'
 import type { CitizenSubject } from '../../../server/services/citizenService.ts'
 import type { StaffSessionUser } from '../../../server/services/authService.ts'
+import type { ApiClient } from '../../../server/services/apiClientService.ts'
+import { MAX_LABEL_FILE_BYTES } from '../../../routes/staff/research.ts'
 import { completed, formPostingTo } from './forms.ts'
 import { freshCpr, freshLabel, headingOf, type ActorId, type CitizenId, type SecurityContext, type StaffId } from './harness.ts'
-import { audienceOf, isNotYetCovered, isStateChanging, paramsOf, routeKey, unsupportedSyntax, type AppRoute, type Audience } from './routes.ts'
+import { audienceOf, isStateChanging, paramsOf, routeKey, unsupportedSyntax, type AppRoute, type Audience } from './routes.ts'
 
 // -------------------------------------------------------------------------------------------------------------
 // Path parameters
@@ -22,7 +27,7 @@ import { audienceOf, isNotYetCovered, isStateChanging, paramsOf, routeKey, unsup
 export interface ParamSource {
   /**
    * An id the route's usual actor may use: for citizen routes one of dorte's own; for staff routes an object of
-   * biobank RH (henrik's and stine's biobank).
+   * biobank RH (henrik's and stine's biobank); for API routes one the RH key (API.headers) may read.
    */
   own(ctx: SecurityContext): Promise<string>
   /** Citizen routes: ids of the same kind that are not dorte's (another citizen's; a child's while she acts for herself). */
@@ -31,13 +36,17 @@ export interface ParamSource {
   missing: string
   /**
    * Staff routes: what a staff user of another biobank (mette, RM) gets for the RH id, as the service documents it.
-   * SampleNotFoundError (server/services/sampleService.ts) answers 404 for a sample the user may not read.
+   * SampleNotFoundError (server/services/sampleService.ts) answers 404 for a sample the user may not read; the
+   * eligibility service answers 403 for another biobank's project or check (assertStaffMay 'release').
+   * API routes: what a key of another biobank (RM) gets for the RH id.
    */
   otherBiobank?: 403 | 404
 }
 
 const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000'
 const UNKNOWN_RECEIPT = 'VAR-2026-ZZZZZZZZ'
+const UNKNOWN_NUMBER = '999999999'
+const UNKNOWN_JOB = '0'.repeat(32)
 
 /** A sample of the citizen (the newest primary one in stock, so it can still be changed and derived from). */
 async function sampleOf(ctx: SecurityContext, citizen: CitizenId): Promise<string> {
@@ -79,6 +88,97 @@ export async function staffUser(ctx: SecurityContext, staff: StaffId): Promise<S
   )
   if (!row) throw new Error(`${staff} is not signed in`)
   return { kind: 'staff', staffUserId: Number(row.id), name: row.name, role: row.role, biobankId: row.biobank_id, biobankCode: row.code }
+}
+
+// -------------------------------------------------------------------------------------------------------------
+// Research release, API keys and import jobs of biobank RH (made through the services: they are the fixtures)
+// -------------------------------------------------------------------------------------------------------------
+
+/**
+ * RH sample labels a material-purpose project may have (in stock, donor without a material opt-out), `count` of
+ * them, then one label that names no sample.
+ */
+export async function researchLabels(ctx: SecurityContext, count = 3): Promise<string[]> {
+  const rows = await ctx.query<{ label: string }>(
+    `select s.label from samples s join biobanks b on b.id = s.biobank_id left join opt_outs o on o.donor_id = s.donor_id
+      where b.code = 'RH' and s.availability = 'available' and not coalesce(o.material, false) order by s.label limit :count`,
+    { count },
+  )
+  return [...rows.map((r) => r.label), 'SEC-NOT-A-SAMPLE']
+}
+
+/** henrik's research project (RH, purpose material): the project id the research routes use. */
+export const researchProject = (ctx: SecurityContext): Promise<number> =>
+  ctx.once('project:RH', async () => {
+    const result = await ctx.services.eligibility.createProject(await staffUser(ctx, 'henrik'), {
+      title: 'Sikkerhedstestens projekt',
+      reference: 'SEC-RH-1',
+      approvalId: 'VEK-H-26000001',
+      purpose: 'material',
+    })
+    if ('error' in result) throw new Error(`no research project: ${result.error}`)
+    return result.project.id
+  })
+
+/** An API key of the biobank of admin `staff` (henrik: RH, mette: RM), issued once and never revoked by the suite. */
+export const apiKeyOf = (ctx: SecurityContext, staff: 'henrik' | 'mette'): Promise<string> =>
+  ctx.once(`apiKey:${staff}`, async () => (await ctx.services.apiClients.issue(await staffUser(ctx, staff), `security suite ${staff}`)).key)
+
+/** A key of RH that worked and was then revoked. */
+export const revokedApiKey = (ctx: SecurityContext): Promise<string> =>
+  ctx.once('apiKey:revoked', async () => {
+    const henrik = await staffUser(ctx, 'henrik')
+    const issued = await ctx.services.apiClients.issue(henrik, 'security suite revoked')
+    if (!(await ctx.services.apiClients.authenticate(issued.key))) throw new Error('the new key does not work')
+    if (!(await ctx.services.apiClients.revoke(henrik, issued.client.id))) throw new Error('the key was not revoked')
+    return issued.key
+  })
+
+async function apiClientOf(ctx: SecurityContext, key: string): Promise<ApiClient> {
+  const client = await ctx.services.apiClients.authenticate(key)
+  if (!client) throw new Error('the API key does not work')
+  return client
+}
+
+/** A stored check of henrik's project: asked by henrik on the web ('staff') or by the RH key ('api'). */
+export const researchCheck = (ctx: SecurityContext, by: 'staff' | 'api'): Promise<string> =>
+  ctx.once(`check:${by}`, async () => {
+    const requester = by === 'staff' ? ({ kind: 'staff', user: await staffUser(ctx, 'henrik') } as const) : ({ kind: 'apiClient', client: await apiClientOf(ctx, await apiKeyOf(ctx, 'henrik')) } as const)
+    const summary = await ctx.services.eligibility.checkLabels(requester, await researchProject(ctx), await researchLabels(ctx), { source: by === 'staff' ? 'list' : 'api' })
+    if (summary.eligible === 0) throw new Error('the fixture check found no eligible sample (its CSV would be empty)')
+    return summary.id
+  })
+
+/** One CSV row for the sample import: a new serum sample of a person the database does not know. */
+export const importCsv = (rows: string[] = [`${freshLabel()},${freshCpr()},serum,2025-03-12,-60to-85,,1,mL,,,,available`]) =>
+  Buffer.from(
+    'sample_label,donor_cpr,material_type,collected_at,storage_temperature,parent_label,quantity,quantity_unit,storage_location,sprec,diagnosis,availability\r\n' +
+      rows.map((row) => `${row}\r\n`).join(''),
+  )
+
+/** A finished dry-run import job of henrik's (jobs live in the app's process; their owner alone sees them). */
+const importJob = (ctx: SecurityContext): Promise<string> =>
+  ctx.once('importJob:henrik', async () => {
+    const file = path.join(os.tmpdir(), `security-suite-${crypto.randomUUID()}.csv`)
+    await fs.promises.writeFile(file, importCsv())
+    const job = await ctx.services.imports.startJob(await staffUser(ctx, 'henrik'), { path: file, fileName: 'proever.csv', dryRun: true })
+    // Waits for it: its audit event must not land in another check's before/after comparison.
+    await ctx.services.imports.idle()
+    return job.id
+  })
+
+/**
+ * An API key of RH that is not revoked, for the route that revokes one: the same key until a request revokes it,
+ * then a new one.
+ */
+async function revocableClient(ctx: SecurityContext): Promise<string> {
+  const name = 'security suite revocable'
+  const [active] = await ctx.query<{ id: number }>(
+    "select c.id from api_clients c join biobanks b on b.id = c.biobank_id where b.code = 'RH' and c.name = :name and c.revoked_at is null order by c.id limit 1",
+    { name },
+  )
+  if (active) return String(active.id)
+  return String((await ctx.services.apiClients.issue(await staffUser(ctx, 'henrik'), name)).client.id)
 }
 
 export const PARAMS: Record<Audience, Record<string, ParamSource>> = {
@@ -130,10 +230,22 @@ export const PARAMS: Record<Audience, Record<string, ParamSource>> = {
       missing: UNKNOWN_RECEIPT,
       otherBiobank: 404,
     },
+    // /medarbejder/forskning/projekter/:projectId (and /tjek, /tjek/fil)
+    projectId: { own: async (ctx) => String(await researchProject(ctx)), missing: UNKNOWN_NUMBER, otherBiobank: 403 },
+    // /medarbejder/forskning/tjek/:checkId (and /eligible.csv)
+    checkId: { own: (ctx) => researchCheck(ctx, 'staff'), missing: UNKNOWN_UUID, otherBiobank: 403 },
+    // /medarbejder/forskning/api-noegler/:clientId/spaer: revoke answers 404 for a key that is not an active key of
+    // the admin's own biobank.
+    clientId: { own: revocableClient, missing: UNKNOWN_NUMBER, otherBiobank: 404 },
+    // /medarbejder/import/:jobId: a job is its owner's only; anyone else's is as good as missing.
+    jobId: { own: importJob, missing: UNKNOWN_JOB, otherBiobank: 404 },
   },
   public: {},
   auth: {},
-  api: {},
+  api: {
+    // /api/v1/eligibility/:checkId: a check the RH key asked for; another biobank's key gets what a missing id gets.
+    checkId: { own: (ctx) => researchCheck(ctx, 'api'), missing: UNKNOWN_UUID, otherBiobank: 404 },
+  },
   oidc: {},
 }
 
@@ -153,6 +265,11 @@ export const TYPED_VALUES: Record<string, () => string> = {
   collectedTime: () => '08:40',
   // Selects left on their empty first option get their first real option, so a unit is chosen: give a quantity.
   quantity: () => '1',
+  // A research project (references are unique within a biobank) and an API key's name.
+  title: () => 'Sikkerhedstest af forskningsprojekt',
+  reference: freshLabel,
+  approvalId: () => 'VEK-H-26000002',
+  name: () => `security suite key ${freshLabel()}`,
 }
 
 export interface StateChangeSpec {
@@ -206,22 +323,35 @@ export const STATE_CHANGES: Record<string, StateChangeSpec> = {
   // The label sheet (the search page's "Udskriv etiketter" button posts the ticked samples); printing is audited.
   'POST /medarbejder/etiketter': { actor: 'henrik', body: async (ctx) => ({ sample: await PARAMS.staff.publicId!.own(ctx) }) },
   'POST /medarbejder/fravalg': { actor: 'henrik', overrides: () => ({ choice: 'material', optOut: 'yes' }) },
-  // The CSV import (multipart, size-limited by the import service); exercised once the route exists.
+  // The CSV import (multipart, size-limited by the import service).
   'POST /medarbejder/import': {
     actor: 'henrik',
-    upload: {
-      field: 'file',
-      filename: 'proever.csv',
-      contentType: 'text/csv',
-      content: () =>
-        Buffer.from(
-          'sample_label,donor_cpr,material_type,collected_at,storage_temperature,parent_label,quantity,quantity_unit,storage_location,sprec,diagnosis,availability\r\n' +
-            `${freshLabel()},${freshCpr()},serum,2025-03-12,-60to-85,,1,mL,,,,available\r\n`,
-        ),
-      maxBytes: (ctx) => (ctx.services as unknown as { imports?: { limits?: { maxUploadBytes?: number } } }).imports?.limits?.maxUploadBytes,
-    },
+    upload: { field: 'file', filename: 'proever.csv', contentType: 'text/csv', content: () => importCsv(), maxBytes: (ctx) => ctx.services.imports.limits.maxUploadBytes },
     overrides: () => ({ mode: 'import' }),
   },
+  // Research release (biobank admins only): a project, a check of a pasted list, of an uploaded file (multipart:
+  // its token is checked by the route, multipartCsrfValid) and of search criteria, an API key issued and revoked.
+  'POST /medarbejder/forskning/projekter': { actor: 'henrik', page: '/medarbejder/forskning/projekter/ny' },
+  'POST /medarbejder/forskning/projekter/:projectId/tjek': {
+    actor: 'henrik',
+    page: '/medarbejder/forskning/projekter/:projectId',
+    overrides: async (ctx) => ({ labels: (await researchLabels(ctx)).join('\n') }),
+  },
+  'POST /medarbejder/forskning/projekter/:projectId/tjek/fil': {
+    actor: 'henrik',
+    page: '/medarbejder/forskning/projekter/:projectId',
+    upload: {
+      field: 'file',
+      filename: 'proever.txt',
+      contentType: 'text/plain',
+      content: () => Buffer.from('sample_label\nRH-2024-000123\nRH-2021-004512\nSEC-NOT-A-SAMPLE\n'),
+      maxBytes: () => MAX_LABEL_FILE_BYTES,
+    },
+  },
+  // Every RH sample whose label starts with "RH", for henrik's project.
+  'POST /medarbejder/forskning/soegning': { actor: 'henrik', overrides: async (ctx) => ({ project: String(await researchProject(ctx)), label: 'RH' }) },
+  'POST /medarbejder/forskning/api-noegler': { actor: 'henrik' },
+  'POST /medarbejder/forskning/api-noegler/:clientId/spaer': { actor: 'henrik', page: '/medarbejder/forskning/api-noegler' },
 }
 
 /**
@@ -246,6 +376,18 @@ export async function bodyFor(ctx: SecurityContext, spec: StateChangeSpec, agent
  */
 export const FREE_TEXT_FIELDS: Record<string, string> = {
   note: 'the note of a sample event (POST /medarbejder/proever/:publicId/haendelser), at most 500 characters',
+  title: "a research project's title (POST /medarbejder/forskning/projekter), at most 300 characters",
+  reference: "a research project's reference, unique in its biobank, at most 100 characters",
+  approvalId: "a research project's approval (e.g. the ethics committee's case number), at most 100 characters",
+  name: "an API key's name (POST /medarbejder/forskning/api-noegler), at most 100 characters",
+}
+
+/**
+ * Fields whose stored value no page and no download shows again: the labels of an eligibility check are stored
+ * with the check as its proof, but its answer shows counts and the eligible labels only (which are sample labels).
+ */
+export const STORED_NOT_SHOWN: Record<string, string> = {
+  labels: 'the labels of a pasted list (POST /medarbejder/forskning/projekter/:projectId/tjek)',
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -267,17 +409,53 @@ export function staffActorFor(path: string): StaffId {
 // The API (/api, bearer keys, no CSRF)
 // -------------------------------------------------------------------------------------------------------------
 
-export interface ApiSpec {
-  /** Headers of a valid API client (e.g. `Authorization: Bearer <key>` for a key made for the test). */
-  headers(ctx: SecurityContext): Promise<Record<string, string>>
-  /** The configuration variable that sets the API's requests per minute, and a small value for a test app. */
-  rateLimit: { env: string; perMinute: number }
-  /** JSON bodies of the API's state-changing routes, by route ('POST /api/v1/...'). */
-  bodies: Record<string, (ctx: SecurityContext) => Promise<unknown>>
+export interface ApiRouteSpec {
+  /** Answered without a key (the API's own description); every other route needs a valid key. */
+  public?: boolean
+  /** State-changing routes: a JSON body the API acts on. */
+  body?(ctx: SecurityContext): Promise<unknown>
+  /**
+   * The most requests a minute one address (or one key) may make to the route, as routes/api.ts sets them: 300 per
+   * address before the key is looked up, 120 per key. The limiters are shared by the routes.
+   */
+  rateLimit: number
 }
 
-/** There is no API in this version of the app; the inventory test asks for this entry once /api routes appear. */
-export const API: ApiSpec | undefined = undefined
+export interface ApiSpec {
+  /** Headers of a valid API client of biobank RH (`Authorization: Bearer <key>`). */
+  headers(ctx: SecurityContext): Promise<Record<string, string>>
+  /** Headers of a valid API client of another biobank (RM). */
+  otherBiobankHeaders(ctx: SecurityContext): Promise<Record<string, string>>
+  /** Authorization headers that must get 401, by what they are (undefined: none at all). */
+  refused(ctx: SecurityContext): Promise<Record<string, string | undefined>>
+  /** Every /api route read from the app. */
+  routes: Record<string, ApiRouteSpec>
+}
+
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` })
+
+export const API: ApiSpec = {
+  headers: async (ctx) => bearer(await apiKeyOf(ctx, 'henrik')),
+  otherBiobankHeaders: async (ctx) => bearer(await apiKeyOf(ctx, 'mette')),
+  refused: async (ctx) => {
+    const key = await apiKeyOf(ctx, 'henrik')
+    return {
+      'no Authorization header': undefined,
+      'an empty bearer token': 'Bearer ',
+      'the key as Basic credentials': `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+      'the key without "Bearer"': key,
+      'a malformed key': 'Bearer not-a-key',
+      'a key with one character changed': `Bearer ${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`,
+      'an invented key of the right shape': `Bearer bbr_${'A'.repeat(43)}`,
+      'a revoked key': `Bearer ${await revokedApiKey(ctx)}`,
+    }
+  },
+  routes: {
+    'GET /api/v1/openapi.json': { public: true, rateLimit: 300 },
+    'POST /api/v1/eligibility': { body: async (ctx) => ({ project: await researchProject(ctx), labels: await researchLabels(ctx) }), rateLimit: 120 },
+    'GET /api/v1/eligibility/:checkId': { rateLimit: 120 },
+  },
+}
 
 // -------------------------------------------------------------------------------------------------------------
 // Coverage
@@ -290,7 +468,6 @@ export function coverageProblems(routes: readonly AppRoute[]): string[] {
     const key = routeKey(route)
     const audience = audienceOf(route.path)
     if (audience === 'oidc') continue // the development provider, never mounted in production
-    if (isNotYetCovered(route)) continue
     const syntax = unsupportedSyntax(route.path)
     if (syntax) problems.push(`${key}: ${syntax}`)
     if (route.method === 'ALL') problems.push(`${key}: router.all() answers every method; register the methods it serves`)
@@ -298,11 +475,12 @@ export function coverageProblems(routes: readonly AppRoute[]): string[] {
       const source = PARAMS[audience][name]
       if (!source) problems.push(`${key}: unknown parameter :${name} for ${audience} routes; add PARAMS.${audience}.${name} in test/integration/security/table.ts`)
       else if (audience === 'citizen' && !source.othersOfCitizens) problems.push(`${key}: PARAMS.citizen.${name} needs othersOfCitizens (ids of other citizens that must answer 404)`)
-      else if (audience === 'staff' && source.otherBiobank === undefined) problems.push(`${key}: PARAMS.staff.${name} needs otherBiobank (the status another biobank's staff get)`)
+      else if ((audience === 'staff' || audience === 'api') && source.otherBiobank === undefined) problems.push(`${key}: PARAMS.${audience}.${name} needs otherBiobank (the status another biobank's staff or key get)`)
     }
     if (audience === 'api') {
-      if (!API) problems.push(`${key}: an /api route, but API in test/integration/security/table.ts is not set (bearer key, rate limit setting)`)
-      else if (isStateChanging(route) && !API.bodies[key]) problems.push(`${key}: no JSON body in API.bodies`)
+      const spec = API.routes[key]
+      if (!spec) problems.push(`${key}: an /api route without an entry in API.routes in test/integration/security/table.ts (key or public, body, rate limit)`)
+      else if (isStateChanging(route) && !spec.body) problems.push(`${key}: no JSON body in API.routes`)
     } else if (isStateChanging(route) && !STATE_CHANGES[key]) {
       problems.push(`${key}: a state-changing route without an entry in STATE_CHANGES (who makes it, with what body)`)
     }

@@ -3,12 +3,12 @@
 // refused with a clean 4xx page or stored; either way no page ever puts them out unescaped, and every page that
 // shows a stored one (staff, auditor, the citizen the sample belongs to) and the exports show it encoded.
 import { expect } from 'chai'
-import type { Agent } from '../../support/oidcFlow.ts'
-import { headingOf, isCleanPage, RAW_MARKUP, SecurityContext, XSS_PAYLOADS, type ActorId, type Response } from './harness.ts'
+import { newAgent, type Agent } from '../../support/oidcFlow.ts'
+import { freshCpr, headingOf, isCleanPage, RAW_MARKUP, SecurityContext, XSS_PAYLOADS, type ActorId, type Response } from './harness.ts'
 import { kindOf, ownPath, pageActorFor } from './exercise.ts'
 import { completed, formPostingTo, isTypedField, parseForms, type Form } from './forms.ts'
 import { audienceOf, fillPath, isStateChanging, paramsOf, routeKey, type AppRoute } from './routes.ts'
-import { FREE_TEXT_FIELDS, PARAMS, STATE_CHANGES, TYPED_VALUES } from './table.ts'
+import { FREE_TEXT_FIELDS, importCsv, PARAMS, researchLabels, STATE_CHANGES, STORED_NOT_SHOWN, TYPED_VALUES } from './table.ts'
 
 /** How EJS's `<%= %>` encodes text. */
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!)
@@ -69,8 +69,21 @@ describe('security: script payloads in every form field', function () {
   })
 
   it('finds the forms to fill in, the staff sample forms among them', () => {
-    const actions = cases.map((c) => `${c.form.method} ${(c.form.action || c.page).replace(/[0-9a-f-]{36}/, ':publicId')}`)
-    for (const expected of ['POST /medarbejder/proever/ny', 'POST /medarbejder/proever/:publicId/rediger', 'POST /medarbejder/proever/:publicId/haendelser', 'POST /medarbejder/proever/:publicId/afledt', 'POST /medarbejder/fravalg', 'POST /medarbejder/soeg/cpr', 'GET /medarbejder/soeg', 'GET /medarbejder/revision']) {
+    const actions = cases.map((c) => `${c.form.method} ${(c.form.action || c.page).replace(/[0-9a-f-]{36}/, ':publicId').replace(/\/projekter\/\d+/, '/projekter/:projectId')}`)
+    for (const expected of [
+      'POST /medarbejder/proever/ny',
+      'POST /medarbejder/proever/:publicId/rediger',
+      'POST /medarbejder/proever/:publicId/haendelser',
+      'POST /medarbejder/proever/:publicId/afledt',
+      'POST /medarbejder/fravalg',
+      'POST /medarbejder/soeg/cpr',
+      'GET /medarbejder/soeg',
+      'GET /medarbejder/revision',
+      'POST /medarbejder/forskning/projekter',
+      'POST /medarbejder/forskning/projekter/:projectId/tjek',
+      'POST /medarbejder/forskning/soegning',
+      'POST /medarbejder/forskning/api-noegler',
+    ]) {
       expect(actions, expected).to.include(expected)
     }
   })
@@ -111,6 +124,11 @@ describe('security: script payloads in every form field', function () {
             await ctx.settled()
             if (form.method === 'POST' && (await inDatabase(marker))) stored.push({ key, field: field.name, payload, landing })
             await refresh()
+          } else if (form.method === 'POST' && response.status >= 200 && response.status < 300) {
+            // Answered in place (a new API key is shown once, never redirected to): the form's page shows the result.
+            await ctx.settled()
+            if (await inDatabase(marker)) stored.push({ key, field: field.name, payload, landing: page })
+            await refresh()
           }
         }
       }
@@ -118,17 +136,31 @@ describe('security: script payloads in every form field', function () {
     expect(failures).to.deep.equal([])
   })
 
-  it('stores free text where the forms take it (the event note), and shows it encoded on the page it lands on', async () => {
-    const notes = stored.filter((s) => s.field === 'note')
-    expect(notes.map((s) => s.payload.replace(/ xss\d+z$/, ''))).to.have.members([...XSS_PAYLOADS])
+  it('stores free text where the forms take it (event note, research project, API key name) and shows it encoded on the page it lands on; stored labels of a check are shown nowhere', async () => {
     const henrik = await ctx.as('henrik')
-    for (const { payload, landing } of notes) {
-      const page = await ctx.get(henrik, landing)
-      expect(page.text, payload).to.include(escapeHtml(payload))
+    const failures: string[] = []
+    for (const field of Object.keys(FREE_TEXT_FIELDS)) {
+      const ofField = stored.filter((s) => s.field === field)
+      expect(ofField.map((s) => s.payload.replace(/ xss\d+z$/, '')), field).to.have.members([...XSS_PAYLOADS])
+      for (const { payload, landing } of ofField) {
+        const page = await ctx.get(henrik, landing)
+        if (!page.text.includes(escapeHtml(payload))) failures.push(`${field}: ${landing} does not show ${JSON.stringify(payload)} encoded`)
+      }
     }
+    // The labels of a check are its proof, stored; its answer shows counts and eligible sample labels only.
+    for (const field of Object.keys(STORED_NOT_SHOWN)) {
+      const ofField = stored.filter((s) => s.field === field)
+      expect(ofField.length, field).to.be.greaterThan(0)
+      for (const { payload, landing } of ofField) {
+        const page = await ctx.get(henrik, landing)
+        const marker = / (xss\d+z)$/.exec(payload)![1]!
+        if (page.status !== 200 || page.text.includes(marker)) failures.push(`${field}: ${landing} (${page.status}) shows the labels of the check`)
+      }
+    }
+    expect(failures).to.deep.equal([])
     // Constrained fields (label, storage place, SPREC, diagnosis, dates, codes, hidden fields) stored none of them;
     // a new free-text field must be listed in FREE_TEXT_FIELDS (and so be followed onto every page below).
-    expect(stored.filter((s) => !(s.field in FREE_TEXT_FIELDS)).map((s) => `${s.key} ${s.field}`)).to.deep.equal([])
+    expect(stored.filter((s) => !(s.field in FREE_TEXT_FIELDS) && !(s.field in STORED_NOT_SHOWN)).map((s) => `${s.key} ${s.field}`)).to.deep.equal([])
   })
 
   it('shows stored payloads encoded on every page and keeps them out of HTML in every download: staff, auditor, and the citizen whose sample it is', async () => {
@@ -204,4 +236,126 @@ describe('security: script payloads in every form field', function () {
     }
     return problems
   }
+})
+
+// The research release and the API keep what an admin typed (a project's title, reference and approval, a key's
+// name) and show it on several pages, in the page title, in an API check's "by" line, and put the reference into
+// the eligible CSV's file name; an import job shows the uploaded file's name and its bad cells. Each value carries
+// both payloads and is followed onto every research page read from the app.
+describe('security: script payloads in research projects, API key names and import files', function () {
+  this.timeout(300_000)
+  let ctx: SecurityContext
+  const withPayloads = (marker: string) => `${XSS_PAYLOADS[0]} ${XSS_PAYLOADS[1]} ${marker}`
+  const typed = { title: withPayloads('xsstitle'), reference: withPayloads('xssref'), approvalId: withPayloads('xssapproval'), name: withPayloads('xsskey') }
+  let projectId = ''
+  const checks: Record<'api' | 'web', string> = { api: '', web: '' }
+  const checkIdOf = (location: string | undefined) => /\/tjek\/([0-9a-f-]{36})$/.exec(location ?? '')?.[1] ?? ''
+
+  before(async () => {
+    ctx = await SecurityContext.start()
+    const henrik = await ctx.as('henrik')
+    const token = await ctx.csrf('henrik')
+    // The project and the key, through their forms.
+    const created = await ctx.postForm(henrik, '/medarbejder/forskning/projekter', { _csrf: token, title: typed.title, reference: typed.reference, approvalId: typed.approvalId, purpose: 'material', duoCode: '' })
+    expect(created.status, headingOf(created.text)).to.equal(303)
+    projectId = /\/projekter\/(\d+)$/.exec(created.headers.location ?? '')![1]!
+    const issued = await ctx.postForm(henrik, '/medarbejder/forskning/api-noegler', { _csrf: token, name: typed.name })
+    expect(issued.status, headingOf(issued.text)).to.equal(200)
+    const key = /value="(bbr_[A-Za-z0-9_-]{43})"/.exec(issued.text)![1]!
+    // A check by that key naming the project by its reference, and one pasted on the web; the payloads among the labels.
+    const labels = [...(await researchLabels(ctx)), ...XSS_PAYLOADS]
+    const answer = await newAgent()
+      .post(ctx.url('/api/v1/eligibility'))
+      .set('Authorization', `Bearer ${key}`)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ project: typed.reference, labels }))
+      .ok(() => true)
+    expect(answer.status, answer.text).to.equal(201)
+    expect(answer.text, 'the labels of excluded or unknown samples are not answered').not.to.match(/script|onerror/)
+    checks.api = (answer.body as { checkId: string }).checkId
+    const pasted = await ctx.postForm(henrik, `/medarbejder/forskning/projekter/${projectId}/tjek`, { _csrf: token, labels: labels.join('\n') })
+    expect(pasted.status, headingOf(pasted.text)).to.equal(303)
+    checks.web = checkIdOf(pasted.headers.location)
+  })
+  after(async () => {
+    await ctx?.close()
+  })
+
+  it('shows them encoded, once, on every research page that shows them (the page title too), and keeps them out of the eligible CSV and its file name', async () => {
+    const henrik = await ctx.as('henrik')
+    const failures: string[] = []
+    const shownOn: Record<string, string[]> = Object.fromEntries(Object.keys(typed).map((field) => [field, []]))
+    const research = ctx.routes().filter((r) => !isStateChanging(r) && r.path.startsWith('/medarbejder/forskning'))
+    expect(research.length).to.be.greaterThan(5)
+    for (const route of research) {
+      for (const checkId of paramsOf(route.path).includes('checkId') ? [checks.api, checks.web] : ['']) {
+        const path = fillPath(route.path, Object.fromEntries(paramsOf(route.path).map((name) => [name, name === 'checkId' ? checkId : projectId])))
+        const response = await ctx.get(henrik, path)
+        if (response.status !== 200) {
+          failures.push(`${path}: ${response.status} ${headingOf(response.text)}`)
+          continue
+        }
+        if (isHtml(response)) {
+          failures.push(...rawMarkupIn(response.text).map((m) => `${path}: holds ${m}`))
+          for (const [field, value] of Object.entries(typed)) {
+            if (response.text.includes(escapeHtml(value))) shownOn[field]!.push(route.path)
+            if (response.text.includes(escapeHtml(escapeHtml(value)))) failures.push(`${path}: shows ${field} escaped twice`)
+          }
+          const title = /<title>([^<]*)<\/title>/.exec(response.text)?.[1] ?? ''
+          if (/[<>"']/.test(title)) failures.push(`${path}: a page title with markup: ${title}`)
+          if (route.path === '/medarbejder/forskning/projekter/:projectId' && !title.includes(escapeHtml(typed.reference))) failures.push(`${path}: the page title does not name the reference: ${title}`)
+        } else {
+          // The eligible CSV: a download whose file name and records are sample labels only.
+          const disposition = String(response.headers['content-disposition'] ?? '')
+          if (!/^attachment; filename="[A-Za-z0-9._-]+"$/.test(disposition)) failures.push(`${path}: Content-Disposition ${disposition}`)
+          if (!/^text\/csv/.test(String(response.headers['content-type']))) failures.push(`${path}: ${response.headers['content-type']}`)
+          if (response.headers['x-content-type-options'] !== 'nosniff') failures.push(`${path}: no nosniff`)
+          const lines = response.text.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean)
+          if (lines[0] !== 'sample_label' || lines.length < 2) failures.push(`${path}: ${lines.length} lines, header ${lines[0]}`)
+          for (const line of lines.slice(1)) if (!/^[A-Za-z0-9._-]+$/.test(line)) failures.push(`${path}: a record that is not a sample label: ${line}`)
+        }
+      }
+    }
+    expect(failures).to.deep.equal([])
+    // Where each value must be seen (so a page that stopped showing it, or showed it double-escaped, is noticed).
+    const index = '/medarbejder/forskning'
+    const project = '/medarbejder/forskning/projekter/:projectId'
+    const check = '/medarbejder/forskning/tjek/:checkId'
+    expect(shownOn.title).to.include.members([index, project, check, '/medarbejder/forskning/soegning'])
+    expect(shownOn.reference).to.include.members([index, project, check, '/medarbejder/forskning/soegning'])
+    expect(shownOn.approvalId).to.include.members([index, project])
+    // The key's name on the keys page, and as the "by" of its check (the check page and the project's checks).
+    expect(shownOn.name).to.include.members(['/medarbejder/forskning/api-noegler', project, check])
+  })
+
+  it("shows them encoded in the auditor's audit trail (the project's and the key's events)", async () => {
+    const revisor = await ctx.as('revisor')
+    for (const action of ['research', 'apiclient']) {
+      const page = await ctx.get(revisor, `/medarbejder/revision?action=${action}`)
+      expect(page.status, action).to.equal(200)
+      expect(rawMarkupIn(page.text), action).to.deep.equal([])
+      expect(page.text, action).to.include(action === 'research' ? 'xssref' : 'xsskey')
+    }
+  })
+
+  it("shows an import's file name and its refused cells encoded on the job page", async () => {
+    const henrik = await ctx.as('henrik')
+    const csvCell = (value: string) => `"${value.replace(/"/g, '""')}"`
+    // A payload as the material type and as the storage temperature: both refused, and quoted in the job's issues.
+    const file = importCsv([`SEC-XSS-1,${freshCpr()},${XSS_PAYLOADS[0]},2025-03-12,${csvCell(XSS_PAYLOADS[1])},,1,mL,,,,available`])
+    const upload = await henrik
+      .post(ctx.url('/medarbejder/import'))
+      .field('_csrf', await ctx.csrf('henrik'))
+      .field('mode', 'dry-run')
+      .attach('file', file, { filename: `${XSS_PAYLOADS[1]}.csv`, contentType: 'text/csv' })
+      .redirects(0)
+      .ok(() => true)
+    expect(upload.status, headingOf(upload.text)).to.equal(303)
+    await ctx.services.imports.idle()
+    const page = await ctx.get(henrik, upload.headers.location!)
+    expect(page.status).to.equal(200)
+    expect(rawMarkupIn(page.text)).to.deep.equal([])
+    expect(page.text, 'the file name').to.include(escapeHtml(`${XSS_PAYLOADS[1]}.csv`))
+    for (const payload of XSS_PAYLOADS) expect(page.text, payload).to.include(escapeHtml(payload))
+  })
 })

@@ -2,6 +2,7 @@
 // A module exports `run(ctx: BenchContext): Promise<ScenarioResult>` (bench/types.ts). An optional module that is
 // not present yet is reported as skipped, not as a crash.
 import fs from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, ScenarioResult, ScenarioRun } from './types.ts'
 
@@ -67,8 +68,12 @@ function adaptImport(module: Module): ScenarioRun | undefined {
 
 type RunEligibilityScenario = (
   services: BenchContext['services'],
-  options: { labels: number; via: 'service'; repeat: number; log?: (line: string) => void },
-) => Promise<{ biobank: string; known: number; runs: { milliseconds: number; checkMilliseconds?: number }[] }>
+  options: { labels: number; via: 'service'; repeat: number; postmasterPidFile?: string; log?: (line: string) => void },
+) => Promise<{
+  biobank: string
+  known: number
+  runs: { milliseconds: number; checkMilliseconds?: number; checkCpuMilliseconds?: { node: number; postgres: number | null } }[]
+}>
 
 /** bench/eligibilityScenario.ts: a check of N labels of one biobank through the service. */
 function adaptEligibility(module: Module): ScenarioRun | undefined {
@@ -76,12 +81,20 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
   const runEligibility = module.runEligibilityScenario as RunEligibilityScenario
   return async (ctx): Promise<ScenarioResult> => {
     const labels = ctx.smoke ? 2_000 : 1_000_000
-    const result = await runEligibility(ctx.services, { labels, via: 'service', repeat: ctx.smoke ? 1 : 3, log: ctx.log })
-    const best = Math.min(...result.runs.map((r) => r.checkMilliseconds ?? r.milliseconds))
+    // The cluster's postmaster.pid, so the CPU time of PostgreSQL is counted too (what the check costs, apart
+    // from waiting for a core on a shared machine).
+    const postmasterPidFile = path.join(ctx.config.dataDir, 'pg', 'postmaster.pid')
+    const result = await runEligibility(ctx.services, { labels, via: 'service', repeat: ctx.smoke ? 1 : 3, postmasterPidFile, log: ctx.log })
+    const timed = result.runs.map((r) => ({ wall: r.checkMilliseconds ?? r.milliseconds, cpu: r.checkCpuMilliseconds }))
+    const best = timed.reduce((a, b) => (b.wall < a.wall ? b : a))
+    const metrics: ScenarioResult['metrics'] = [{ name: 'check time (best)', value: best.wall / 1000, unit: 's', better: 'lower', target: { below: 5 } }]
+    if (best.cpu && best.cpu.postgres !== null) {
+      metrics.push({ name: 'CPU of that check (node + PostgreSQL)', value: (best.cpu.node + best.cpu.postgres) / 1000, unit: 's', better: 'lower' })
+    }
     return {
       id: 'eligibility',
       title: `Eligibility check of ${labels.toLocaleString('en')} labels`,
-      metrics: [{ name: 'check time (best)', value: best / 1000, unit: 's', better: 'lower', target: { below: 5 } }],
+      metrics,
       serverRssMaxMb: null,
       rssOf: 'bench process (in-process scenario)',
       notes: [`biobank ${result.biobank}: ${result.known.toLocaleString('en')} of the labels name its samples; the rest count as unknown`],

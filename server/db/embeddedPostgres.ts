@@ -260,8 +260,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    // TCP on loopback only; no Unix socket, so nothing is left in /tmp.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    // TCP on loopback only; no Unix socket, so nothing is left in /tmp. Memory and WAL sized for bulk work on a
+    // modest machine (the defaults are 128 MB of buffers and a checkpoint every 1 GB of WAL, which a million-label
+    // eligibility check or import would force every few runs).
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      '-c', 'shared_buffers=512MB', '-c', 'max_wal_size=4GB',
+    ],
     onLog: (message: string) => {
       log.push(...message.split('\n').filter(Boolean))
       if (log.length > 200) log.splice(0, log.length - 200)

@@ -509,7 +509,7 @@ export function createEligibilityService(deps: ServiceDeps) {
       const rows = await sequelize.query<Decided>(
         `with marker as materialized (
            select pg_current_snapshot()::text as snapshot, coalesce((select max(id) from opt_out_events), 0) as register_version
-         ), requested as materialized (
+         ), requested as ${labels.kind === 'search' ? 'materialized' : 'not materialized'} (
            ${requested}
          ), decided as (
            insert into eligibility_check_items (check_id, position, label, sample_id, outcome)
@@ -524,6 +524,9 @@ export function createEligibilityService(deps: ServiceDeps) {
              from requested r
              left join samples s on s.biobank_id = $4 and s.label = r.label
              left join opt_outs o on o.donor_id = s.donor_id
+            -- In sample order, so the entries of the by-sample index (which grows with every check) are added
+            -- leaf after leaf instead of all over it.
+            order by s.id
            returning outcome
          ), counts as (
            select outcome, count(*)::int as n from decided group by outcome

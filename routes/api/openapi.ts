@@ -125,6 +125,7 @@ export function openApiDocument(baseUrl: string): Record<string, unknown> {
                 },
               },
             },
+            '429': tooManyRequests(),
           },
         },
       },

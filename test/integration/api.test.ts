@@ -423,6 +423,18 @@ describe('integration API: POST /api/v1/eligibility with per-client keys', funct
     expect((await post(rhKey, { project: rhProject.id, labels: ['A'] })).status).to.equal(201)
   })
 
+  it('limits the description too, per address (429), like every API route', async () => {
+    // Last before the coverage check: this uses up the address's allowance for the rest of the minute.
+    let limited: Awaited<ReturnType<typeof getApi>> | undefined
+    for (let attempt = 0; attempt < 400 && !limited; attempt++) {
+      const res = await getApi(undefined, '/openapi.json')
+      if (res.status === 429) limited = res
+      else expect(res.status, res.text).to.equal(200)
+    }
+    expect(limited, 'a 429 within 400 requests').not.to.equal(undefined)
+    expect(limited!.body.error).to.be.a('string')
+  })
+
   it('has given every response the OpenAPI document describes, each matching it', () => {
     // An internal error (500) cannot be provoked from outside; everything else was seen above.
     expect(contract.uncovered()).to.deep.equal(['POST /eligibility 500', 'GET /eligibility/{checkId} 500'])

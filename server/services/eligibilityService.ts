@@ -703,6 +703,9 @@ export function createEligibilityService(deps: ServiceDeps) {
           const client = await database.pool.connect()
           let completed = false
           try {
+            // The items are found by the BRIN index on check_id and sorted here: memory for sorting a million
+            // labels, for this read only.
+            await client.query("begin read only; set local work_mem = '128MB'")
             const stream = client.query(
               copyTo(`copy (select label from eligibility_check_items where check_id = '${row.id}' and outcome = 'eligible' order by position) to stdout`),
             )
@@ -715,6 +718,7 @@ export function createEligibilityService(deps: ServiceDeps) {
               if (end >= 0) yield text.slice(0, end).split('\n')
             }
             if (rest !== '') yield [rest]
+            await client.query('commit')
             completed = true
           } finally {
             // A reader that stopped early (a client gone mid-download) leaves the COPY running: close that

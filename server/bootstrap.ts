@@ -1,7 +1,7 @@
 // Shared start-up for the server and the command-line tools: configuration, database, migrations, services.
 import type { Config } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { locateDatabase, createSequelize } from './db/database.ts'
+import { locateDatabase, createSequelize, bulkTimeouts } from './db/database.ts'
 import { migrate } from './db/migrator.ts'
 import { createServices, type Services } from './services/index.ts'
 
@@ -21,14 +21,15 @@ export interface BootstrapOptions {
 export async function bootstrap(config: Config, logger: Logger = createLogger(config.logLevel), options: BootstrapOptions = {}): Promise<Runtime> {
   const location = await locateDatabase(config, (message) => logger.info(message))
   logger.info(`PostgreSQL: ${location.displayUrl}`)
-  const owner = createSequelize(location.url, config.database.poolMax)
+  // The owner runs migrations, seeding and the operator's tools, whose statements may take minutes: the bulk limit.
+  const owner = createSequelize(location.url, config.database.poolMax, { timeouts: bulkTimeouts(config.database.timeouts) })
   const applied = await migrate(owner)
   if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations')
   let services = createServices(config, logger, owner)
   await options.prepare?.(services)
   if (options.asAppRole) {
     await services.database.close()
-    services = createServices(config, logger, createSequelize(location.url, config.database.poolMax, { asAppRole: true }))
+    services = createServices(config, logger, createSequelize(location.url, config.database.poolMax, { asAppRole: true, timeouts: config.database.timeouts }))
   }
   return {
     services,

@@ -14,6 +14,19 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535)
 
+/** A duration in milliseconds, at most a day. */
+const milliseconds = z.coerce.number().int().min(0).max(86_400_000)
+
+/** How long anything waits on the database unless configured otherwise (see DatabaseTimeouts). */
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
+  connectMs: 5_000,
+  acquireMs: 10_000,
+  queryMs: 15_000,
+  bulkQueryMs: 3_600_000,
+  readyMs: 2_000,
+  keepAliveMs: 10_000,
+}
+
 /** 32 random bytes, given as 64 hex characters or base64. */
 const key32 = z.string().transform((value, ctx) => {
   const buf = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
@@ -40,6 +53,14 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: z.url().optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // Every wait on the database is bounded, so that a database that neither answers nor refuses (a cut network, a
+  // hung host) makes pages answer 503 within seconds instead of hanging. For the two query limits, 0 means none.
+  DATABASE_CONNECT_TIMEOUT_MS: milliseconds.min(100).default(DEFAULT_DATABASE_TIMEOUTS.connectMs),
+  DATABASE_ACQUIRE_TIMEOUT_MS: milliseconds.min(100).default(DEFAULT_DATABASE_TIMEOUTS.acquireMs),
+  DATABASE_QUERY_TIMEOUT_MS: milliseconds.default(DEFAULT_DATABASE_TIMEOUTS.queryMs),
+  DATABASE_BULK_QUERY_TIMEOUT_MS: milliseconds.default(DEFAULT_DATABASE_TIMEOUTS.bulkQueryMs),
+  DATABASE_READY_TIMEOUT_MS: milliseconds.min(100).default(DEFAULT_DATABASE_TIMEOUTS.readyMs),
+  DATABASE_KEEPALIVE_MS: milliseconds.min(1_000).default(DEFAULT_DATABASE_TIMEOUTS.keepAliveMs),
   EMBEDDED_PG_PORT: port.default(54329),
   SEED_DEMO_DATA: bool.optional(),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -105,6 +126,7 @@ export interface Config {
     poolMax: number
     embeddedPort: number
     name: string
+    timeouts: DatabaseTimeouts
   }
   seedDemoData: boolean
   auth: AuthConfig
@@ -115,6 +137,22 @@ export interface Config {
     /** Password of the embedded cluster's superuser (development only). */
     embeddedPostgresPassword: string
   }
+}
+
+/** How long anything waits on the database, in milliseconds; 0 means no limit (see .env.example). */
+export interface DatabaseTimeouts {
+  /** Opening a connection (TCP, TLS, start-up and authentication). */
+  connectMs: number
+  /** Waiting for a free connection of a pool (includes opening one). */
+  acquireMs: number
+  /** One statement, from sending it to its last row, measured by the app (works when packets are dropped). */
+  queryMs: number
+  /** One statement of the bulk paths (imports, exports, eligibility checks, the operator's tools). */
+  bulkQueryMs: number
+  /** The /readyz probe, all included. */
+  readyMs: number
+  /** Idle time before TCP keepalive probes start on a database connection. */
+  keepAliveMs: number
 }
 
 export class ConfigError extends Error {}
@@ -209,6 +247,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       poolMax: e.DATABASE_POOL_MAX,
       embeddedPort: e.EMBEDDED_PG_PORT,
       name: 'biobank',
+      timeouts: {
+        connectMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+        acquireMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
+        queryMs: e.DATABASE_QUERY_TIMEOUT_MS,
+        bulkQueryMs: e.DATABASE_BULK_QUERY_TIMEOUT_MS,
+        readyMs: e.DATABASE_READY_TIMEOUT_MS,
+        keepAliveMs: e.DATABASE_KEEPALIVE_MS,
+      },
     },
     seedDemoData: !production && (e.SEED_DEMO_DATA ?? true),
     auth: {

@@ -11,25 +11,55 @@ export class HttpError extends Error {
   }
 }
 
-/** Errors that mean the database is out of reach: the citizen gets 503 and a Danish explanation, not a 500. */
-/** Errors that mean "the database is out of reach right now", whatever layer (pg, Sequelize) reports them. */
+const UNAVAILABLE_NAMES = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeHostNotReachableError',
+  'SequelizeHostNotFoundError',
+  'QueryTimeoutError',
+])
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01', // admin shutdown
+  '57P02', // crash shutdown
+  '57P03', // cannot connect now
+])
+// What pg and pg-pool say when a connection could not be had or broke, when a statement outlived its limit
+// (server/db/boundedClient.ts), or when a statement was given to a connection already broken.
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|^timeout expired$|Client has encountered a connection error and is not queryable|Connection timed out/
+
+/**
+ * Errors that mean "the database is out of reach right now" (refused, gone, or silent past its time limit), whatever
+ * layer (pg, pg-pool, Sequelize) reports them: the citizen gets 503 and a Danish explanation, not a 500. An error
+ * that carries a 4xx status is the user's and stays what it is.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; message?: string; parent?: { code?: string; message?: string } }
-  const code = e.parent?.code ?? e.code
-  const message = `${e.message ?? ''} ${e.parent?.message ?? ''}`
-  return (
-    e.name === 'SequelizeConnectionError' ||
-    e.name === 'SequelizeConnectionRefusedError' ||
-    e.name === 'SequelizeConnectionAcquireTimeoutError' ||
-    e.name === 'SequelizeConnectionTimedOutError' ||
-    e.name === 'SequelizeHostNotReachableError' ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'ETIMEDOUT' ||
-    (typeof code === 'string' && code.startsWith('08')) || // connection exception class
-    code === '57P01' || // admin shutdown
-    code === '57P03' || // cannot connect now
-    /timeout exceeded when trying to connect|Connection terminated/.test(message)
+  if (typeof error !== 'object' || error === null) return false
+  const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode
+  if (typeof status === 'number' && status < 500) return false
+  type Layer = { name?: unknown; code?: unknown; message?: unknown; parent?: unknown; original?: unknown }
+  const seen = new Set<unknown>()
+  const layers: Layer[] = []
+  // The error and what Sequelize wrapped in it (parent/original). Not `cause`: a failed fetch to the sign-in
+  // provider wraps ECONNREFUSED too, and that is not the database.
+  for (let next: unknown = error; typeof next === 'object' && next !== null && !seen.has(next) && layers.length < 5; ) {
+    seen.add(next)
+    const layer = next as Layer
+    layers.push(layer)
+    next = layer.parent ?? layer.original
+  }
+  return layers.some(
+    ({ name, code, message }) =>
+      (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) ||
+      (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) || // 08: connection exception
+      (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)),
   )
 }
 

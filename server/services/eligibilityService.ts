@@ -38,6 +38,7 @@ import { assertStaffMay } from './authorization.ts'
 import { optOutExclusion, researchUse, type ResearchPurpose } from '../domain/researchUse.ts'
 import { AVAILABILITY_CODES } from '../domain/vocabulary.ts'
 import type { SampleCriteria } from '../domain/sampleCriteria.ts'
+import { allowLongQueries } from '../db/boundedClient.ts'
 
 export const RESEARCH_PURPOSES = ['material', 'genetic', 'both'] as const satisfies readonly ResearchPurpose[]
 
@@ -462,6 +463,8 @@ export function createEligibilityService(deps: ServiceDeps) {
     // READ COMMITTED, like every other service, so the audit event is written as everywhere else: the check's one
     // snapshot is that of the single statement below that reads the register and the samples and writes the items.
     return sequelize.transaction(async (transaction) => {
+      // A million labels are decided in one statement that may take minutes: the bulk limit, not the web's.
+      allowLongQueries(transaction)
       const labels = request.labels
       // A list given as a short array is decided straight from it; a longer one or a stream goes through a
       // temporary table of this transaction, filled with COPY; a search is part of the deciding statement.

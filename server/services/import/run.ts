@@ -9,6 +9,7 @@ import { redactCprs } from '../../domain/cpr.ts'
 import { IMPORT_COLUMNS, ImportFileError, fileIssue, isImportColumn, type ImportIssue } from './format.ts'
 import { peekFile, stageFile, stagingTable } from './stage.ts'
 import { ERRORS_TABLE, runRules, type IssueRow } from './rules.ts'
+import { allowLongQueries } from '../../db/boundedClient.ts'
 
 export type ImportPhase = 'queued' | 'waiting' | 'reading' | 'checking' | 'writing' | 'done'
 
@@ -136,6 +137,8 @@ export async function runImport(deps: ServiceDeps, options: RunOptions): Promise
   const { sequelize } = deps.database
   const transaction = await sequelize.transaction()
   const client = (transaction as unknown as { connection: pg.ClientBase }).connection
+  // A large file's statements (COPY, the rules, the insert) legitimately take minutes: the bulk limit, not the web's.
+  allowLongQueries(client)
   let open = true
   const rollback = async () => {
     if (!open) return

@@ -262,10 +262,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
     // TCP on loopback only; no Unix socket, so nothing is left in /tmp. Memory and WAL sized for bulk work on a
     // modest machine (the defaults are 128 MB of buffers and a checkpoint every 1 GB of WAL, which a million-label
-    // eligibility check or import would force every few runs).
+    // eligibility check or import would force every few runs; and 8 MB for a session's temporary tables, which a
+    // million labels staged for a check outgrow). Each is an upper bound, taken only when used.
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'shared_buffers=512MB', '-c', 'max_wal_size=4GB',
+      '-c', 'shared_buffers=512MB', '-c', 'max_wal_size=4GB', '-c', 'temp_buffers=128MB',
     ],
     onLog: (message: string) => {
       log.push(...message.split('\n').filter(Boolean))

@@ -112,6 +112,8 @@ export interface ScenarioResult {
   copyRowsPerSecond: number
   /** Import rate against plain COPY rate (1 = as fast as COPY). */
   ratio: number
+  /** Samples removed again afterwards (with `removeAfter`). */
+  removed?: number
 }
 
 export interface ScenarioOptions {
@@ -124,7 +126,34 @@ export interface ScenarioOptions {
    * what storing the rows costs at all, whatever an import does before. Reported through `log`.
    */
   insertFloor?: boolean
+  /**
+   * Remove the imported samples, their events and new donors afterwards, so a reused bench dataset stays as it was
+   * seeded (otherwise every run adds a million samples, and the scenarios after it read a different dataset).
+   */
+  removeAfter?: boolean
   log?: (message: string) => void
+}
+
+/** Deletes what one run imported, as the owner; the append-only triggers are bypassed for this bench data only. */
+async function removeImported(services: Services, runId: string, donorsBefore: number): Promise<number> {
+  const client = await services.database.pool.connect()
+  try {
+    await client.query('begin')
+    await client.query('set local session_replication_role = replica')
+    const pattern = `IMP-${runId}-%`
+    await client.query('delete from sample_events e using samples s where e.sample_id = s.id and s.label like $1', [pattern])
+    const removed = await client.query('delete from samples where label like $1', [pattern])
+    await client.query('delete from donors d where d.id > $1 and not exists (select from samples s where s.donor_id = d.id)', [donorsBefore])
+    await client.query('commit')
+    // All-visible again, so the index-only scans after this scenario measure what they would on the seeded data.
+    await client.query('vacuum (analyze) samples, sample_events, donors')
+    return removed.rowCount ?? 0
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined)
+    throw error
+  } finally {
+    client.release()
+  }
 }
 
 /** Generates the file, times the import and the plain COPY, and returns the figures. */
@@ -170,6 +199,8 @@ export async function runImportScenario(services: Services, options: ScenarioOpt
       client.release()
     }
 
+    const { rows: before } = await services.database.pool.query<{ max: string | null }>('select max(id) as max from donors')
+    const donorsBefore = Number(before[0]?.max ?? 0)
     log('import')
     // The file streams through; the process's memory stays flat whatever its size (sampled for the log).
     let peakRss = process.memoryUsage().rss
@@ -183,6 +214,11 @@ export async function runImportScenario(services: Services, options: ScenarioOpt
     if (!result.committed || result.newSamples !== rows) {
       throw new Error(`the import did not store the file: ${JSON.stringify({ ...result, issues: result.issues.slice(0, 10) })}`)
     }
+    let removed: number | undefined
+    if (options.removeAfter) {
+      log('removing the imported rows again')
+      removed = await removeImported(services, runId, donorsBefore)
+    }
     const round = (value: number, digits = 3) => Number(value.toFixed(digits))
     return {
       rows,
@@ -191,6 +227,7 @@ export async function runImportScenario(services: Services, options: ScenarioOpt
       copySeconds: round(copySeconds),
       copyRowsPerSecond: Math.round(rows / copySeconds),
       ratio: round(copySeconds / importSeconds),
+      ...(removed === undefined ? {} : { removed }),
     }
   } finally {
     await fs.promises.rm(folder, { recursive: true, force: true })

@@ -44,7 +44,7 @@ export const scenarios: ScenarioEntry[] = [
 
 type RunImportScenario = (
   services: BenchContext['services'],
-  options: { rows?: number; biobankCode?: string; folder?: string; log?: (message: string) => void },
+  options: { rows?: number; biobankCode?: string; folder?: string; removeAfter?: boolean; log?: (message: string) => void },
 ) => Promise<{ rows: number; importSeconds: number; importRowsPerSecond: number; copySeconds: number; copyRowsPerSecond: number; ratio: number }>
 
 /** bench/importScenario.ts: the import of a generated file against a plain COPY of it into an index-free table. */
@@ -53,7 +53,7 @@ function adaptImport(module: Module): ScenarioRun | undefined {
   const runImport = module.runImportScenario as RunImportScenario
   return async (ctx): Promise<ScenarioResult> => {
     const rows = ctx.smoke ? 2_000 : 1_000_000
-    const result = await runImport(ctx.services, { rows, folder: ctx.scratchDir, log: ctx.log })
+    const result = await runImport(ctx.services, { rows, folder: ctx.scratchDir, removeAfter: true, log: ctx.log })
     return {
       id: 'import',
       title: `CSV import of ${rows.toLocaleString('en')} rows`,

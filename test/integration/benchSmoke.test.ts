@@ -78,6 +78,12 @@ describe('npm run bench:smoke', function () {
     for (const s of run.scenarios.filter((r) => !r.skipped)) expect(s.metrics.length, s.id).to.be.greaterThan(0)
   })
 
+  it('leaves the dataset as seeded: the import scenario removes the samples it imported', () => {
+    const imported = run.scenarios.find((s) => s.id === 'import')!
+    const details = imported.details as { rows: number; removed?: number }
+    expect(details.removed).to.equal(details.rows)
+  })
+
   it('served the citizen page to the signed-in bench citizens, not a login redirect', () => {
     const citizen = run.scenarios.find((s) => s.id === 'citizen-samples')!
     const details = citizen.details as { server: { ok: number; requests: number; statusCodes: Record<string, number> } }

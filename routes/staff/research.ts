@@ -114,7 +114,7 @@ export default function researchRoutes(services: Services): Router {
   async function checkList(req: Request, res: Response, labels: string[], source: 'list' | 'file', field: 'labels' | 'file', values: Record<string, unknown>) {
     const user = staffOf(req)
     const projectId = projectIdOf(req)
-    // 404 for no such project, 403 for another biobank's, before anything is checked.
+    // 404 for no such project (another biobank's too), before anything is checked.
     if (!(await eligibility.project(user, projectId))) throw new HttpError(404, 'no such project')
     const fail = (message: string, status = 400) => renderProject(req, res, status, { [field]: message }, values)
     if (labels.length === 0) return fail(t(res)(field === 'file' ? 'staffResearch.errors.noFile' : 'staffResearch.errors.noLabels'))

@@ -615,8 +615,11 @@ export function createEligibilityService(deps: ServiceDeps) {
     if (!UUID.test(checkId)) return null
     const [row] = await select<CheckRow>(`${CHECK_SELECT} where c.id = :checkId`, { checkId })
     if (!row) return null
-    if (requester.kind === 'staff') assertStaffMay(requester.user, 'release', row.biobank_id)
-    else if (requester.client.biobankId !== row.biobank_id) return null
+    // 403 for a user who may not release at all; another biobank's check is answered like one that does not exist
+    // (ids are not secrets, but their existence elsewhere is none of this biobank's business).
+    if (requester.kind === 'staff') {
+      if (releasingBiobank(requester.user) !== row.biobank_id) return null
+    } else if (requester.client.biobankId !== row.biobank_id) return null
     return row
   }
 
@@ -656,13 +659,14 @@ export function createEligibilityService(deps: ServiceDeps) {
       return rows.map(toProject)
     },
 
-    /** One project with its checks (newest first); null when there is no such project; 403 for another biobank's. */
+    /** One project with its checks (newest first); null when there is no such project or it is another biobank's. */
     async project(user: StaffSessionUser, projectId: number): Promise<{ project: Project; checks: CheckSummary[] } | null> {
       releasingBiobank(user)
       if (!Number.isSafeInteger(projectId) || projectId < 1) return null
       const row = await projectRow(projectId)
       if (!row) return null
-      assertStaffMay(user, 'release', row.biobank_id)
+      // As for checks: another biobank's project is answered like one that does not exist.
+      if (releasingBiobank(user) !== row.biobank_id) return null
       const checks = await select<CheckRow>(`${CHECK_SELECT} where c.project_id = :projectId order by c.created_at desc, c.id`, { projectId })
       return { project: toProject({ ...row, check_count: checks.length, last_check_at: checks[0]?.created_at ?? null }), checks: checks.map(toSummary) }
     },
@@ -686,7 +690,7 @@ export function createEligibilityService(deps: ServiceDeps) {
       return runCheck({ requester: { kind: 'staff', user }, project: projectId, source: 'search', labels: { kind: 'search', criteria: stored }, requestId })
     },
 
-    /** A stored check as it was answered (never recomputed); null for an unknown id; 403 for another biobank's. */
+    /** A stored check as it was answered (never recomputed); null for an unknown id or another biobank's check. */
     async check(requester: Requester, checkId: string): Promise<CheckSummary | null> {
       const row = await storedCheck(requester, checkId)
       return row ? toSummary(row) : null

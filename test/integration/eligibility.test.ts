@@ -322,13 +322,19 @@ describe('research release: eligibility checks for a research project', function
         expect((await get(agent, `${app.baseUrl}${path}`)).status, `${who} ${path}`).to.equal(403)
       }
     }
-    // mette is an admin, but of RM: henrik's project, check and CSV are not hers.
+    // mette is an admin, but of RM: henrik's project, check and CSV are not hers, and she cannot tell them from ids
+    // that do not exist.
+    const missingProject = `${projects.material.replace(/\/\d+$/, '')}/999999`
+    const missingCheck = `${check.replace(/[0-9a-f-]{36}$/, '')}${crypto.randomUUID()}`
     for (const path of [projects.material, check, `${check}/eligible.csv`]) {
-      expect((await get(mette, `${app.baseUrl}${path}`)).status, `mette ${path}`).to.equal(403)
+      expect((await get(mette, `${app.baseUrl}${path}`)).status, `mette ${path}`).to.equal(404)
     }
+    const headingOf = (html: string) => /<h1[^>]*>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.trim()
+    expect(headingOf((await get(mette, `${app.baseUrl}${projects.material}`)).text)).to.equal(headingOf((await get(mette, `${app.baseUrl}${missingProject}`)).text))
+    expect(headingOf((await get(mette, `${app.baseUrl}${check}`)).text)).to.equal(headingOf((await get(mette, `${app.baseUrl}${missingCheck}`)).text))
     const _csrf = await tokenOf(mette)
     const posted = await mette.post(`${app.baseUrl}${projects.material}/tjek`).type('form').send({ _csrf, labels: 'RH-2024-000123' }).redirects(0).ok(() => true)
-    expect(posted.status).to.equal(403)
+    expect(posted.status).to.equal(404)
     // The service refuses too, whatever a route does.
     const [stineRow] = await query<{ id: number }>("select id from staff_users where role = 'registrar' limit 1")
     const stineUser: StaffSessionUser = { kind: 'staff', staffUserId: stineRow!.id, name: 'Stine', role: 'registrar', biobankId: 1, biobankCode: 'RH' }

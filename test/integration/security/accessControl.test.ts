@@ -268,12 +268,17 @@ describe('security: access control on every route', function () {
         expect(page.text, path).not.to.include(rh.key)
         expect(page.text, path).not.to.include(`/medarbejder/forskning/projekter/${projectId}"`)
       }
-      // The criteria form posted with RH's project: refused like RH's project page (403), nothing checked.
+      // The criteria form posted with RH's project: refused as the form refuses a project that does not exist
+      // (400, the project field in error), nothing checked.
       const change = await prepareChange(ctx, { method: 'POST', path: '/medarbejder/forskning/soegning' })
       expect(change.body.project).to.equal(projectId)
       const start = await snapshotBefore(ctx, mette, 'mette')
       const response = await send(ctx, change, { agent: mette, extra: { _csrf: await ctx.csrf('mette') } })
-      expect(response.status).to.equal(PARAMS.staff.projectId!.otherBiobank)
+      const missing = await send(ctx, { ...change, body: { ...change.body, project: '999999' } }, { agent: mette, extra: { _csrf: await ctx.csrf('mette') } })
+      expect(response.status).to.equal(400)
+      expect(missing.status).to.equal(400)
+      expect(response.text).to.include('href="#project"')
+      expect(response.text.replace(/name="_csrf" value="[^"]*"/, '')).to.equal(missing.text.replace(/name="_csrf" value="[^"]*"/, '').replace(/999999/g, projectId))
       expect(isCleanPage(response)).to.equal(true)
       expect(response.headers.location).to.equal(undefined)
       expect(differences(start, await snapshotAfter(ctx, mette, 'mette'))).to.deep.equal([])

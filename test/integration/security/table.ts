@@ -231,9 +231,9 @@ export const PARAMS: Record<Audience, Record<string, ParamSource>> = {
       otherBiobank: 404,
     },
     // /medarbejder/forskning/projekter/:projectId (and /tjek, /tjek/fil)
-    projectId: { own: async (ctx) => String(await researchProject(ctx)), missing: UNKNOWN_NUMBER, otherBiobank: 403 },
+    projectId: { own: async (ctx) => String(await researchProject(ctx)), missing: UNKNOWN_NUMBER, otherBiobank: 404 },
     // /medarbejder/forskning/tjek/:checkId (and /eligible.csv)
-    checkId: { own: (ctx) => researchCheck(ctx, 'staff'), missing: UNKNOWN_UUID, otherBiobank: 403 },
+    checkId: { own: (ctx) => researchCheck(ctx, 'staff'), missing: UNKNOWN_UUID, otherBiobank: 404 },
     // /medarbejder/forskning/api-noegler/:clientId/spaer: revoke answers 404 for a key that is not an active key of
     // the admin's own biobank.
     clientId: { own: revocableClient, missing: UNKNOWN_NUMBER, otherBiobank: 404 },

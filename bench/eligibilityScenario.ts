@@ -55,7 +55,7 @@ export interface ScenarioResult {
   runs: ScenarioRun[]
 }
 
-/** CPU seconds of the postmaster and its children (the backends and background writers), from /proc. */
+/** CPU seconds of the postmaster and its children (the backends and background writers, live or ended), from /proc. */
 function clusterCpuSeconds(pidFile: string | undefined): number | null {
   if (!pidFile || !fs.existsSync(pidFile)) return null
   const postmaster = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
@@ -66,6 +66,9 @@ function clusterCpuSeconds(pidFile: string | undefined): number | null {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       if (Number(pid) === postmaster || Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / ticks
+      // The children that ended (a pooled connection closed) leave their time with the postmaster, which reaped
+      // them (cutime, cstime); without it the sum could go down between two readings.
+      if (Number(pid) === postmaster) total += (Number(fields[13]) + Number(fields[14])) / ticks
     } catch {
       // The process ended while being read.
     }

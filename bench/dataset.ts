@@ -55,7 +55,17 @@ export class BenchDatabase {
   /** Starts the cluster (unless it runs) and opens the owner's services, applying migrations. */
   async start(): Promise<void> {
     if (this.runtime) return
-    this.location = await locateDatabase(this.config, (message) => this.logger.info(message))
+    // Right after a server process stopped the cluster, its port can still be held for a moment (a shutdown
+    // checkpoint on a busy machine; CI once failed the cold start this way): retry a clash for up to 30 s.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.location = await locateDatabase(this.config, (message) => this.logger.info(message))
+        break
+      } catch (error) {
+        if (attempt >= 60 || !/already in use/.test(String((error as Error).message))) throw error
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+    }
     this.foundRunning = (this.location as { reused?: boolean }).reused === true
     this.port = Number(new URL(this.location.url).port)
     // Finds the running cluster (its postmaster.pid), so stopping this runtime only closes its pool.

@@ -17,6 +17,7 @@ import { RssSampler, startRealServer, type SpawnedProcess } from './processes.ts
 import { scenarios } from './registry.ts'
 import { consoleTable, evaluate, machineInfo, markdown, RSS_TARGET_MB, type BenchRun } from './report.ts'
 import type { BenchContext, RecordedScenario, ServerHandle, ServerMode, StartServerOptions } from './types.ts'
+import { runCommand, UsageError, wholeNumber } from './cli.ts'
 
 const USAGE = `Usage: npm run bench [-- options]      npm run bench:smoke
   --samples N       dataset size (default 1,000,000; smoke 5,000; up to ${MAX_BULK_SAMPLES.toLocaleString('en')}; 10_000_000 allowed)
@@ -34,16 +35,6 @@ const USAGE = `Usage: npm run bench [-- options]      npm run bench:smoke
   --out DIR         folder of the results JSON (default bench/results)
   --markdown FILE   where to write the report (default BENCHMARKS.md; smoke: next to the JSON)
   --no-explain      leave out the EXPLAIN (ANALYZE, BUFFERS) of the hot queries`
-
-class UsageError extends Error {}
-
-function wholeNumber(name: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  const cleaned = value.replace(/_/g, '')
-  const n = Number(cleaned)
-  if (!/^\d+$/.test(cleaned) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en')}, not "${value}"`)
-  return n
-}
 
 function parseArguments() {
   let values
@@ -265,17 +256,4 @@ async function main(): Promise<number> {
   }
 }
 
-let exitCode: number
-try {
-  exitCode = await main()
-} catch (error) {
-  if (error instanceof UsageError) {
-    console.error(`bench: ${error.message}\n\n${USAGE}`)
-    exitCode = 2
-  } else {
-    console.error(error)
-    exitCode = 1
-  }
-}
-// Explicitly: a pool or timer left behind by a scenario must not keep the bench from ending.
-process.exit(exitCode)
+await runCommand('bench', USAGE, main)

@@ -27,6 +27,7 @@ import { memoryCheck, soakMarkdown, soakSummary, type SoakRun } from './soak/rep
 import { withSoakSection } from './soak/section.ts'
 import { signInStaff, type StaffSession } from './soak/staffLogin.ts'
 import { checkImports, checkOptOuts, watermarks } from './soak/verify.ts'
+import { runCommand, UsageError, wholeNumber } from './cli.ts'
 
 const USAGE = `Usage: npm run soak [-- options]
   --samples N        dataset size (default 10,000,000; smoke 5,000; up to ${MAX_BULK_SAMPLES.toLocaleString('en')})
@@ -44,16 +45,6 @@ const USAGE = `Usage: npm run soak [-- options]
   --pool-max N       DATABASE_POOL_MAX of the server (default: the server's own, 10)
   --out DIR          folder of the results JSON (default bench/results)
   --markdown FILE    the report whose "## Load soak" section is written (default BENCHMARKS.md; smoke: next to the JSON)`
-
-class UsageError extends Error {}
-
-function wholeNumber(name: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  const cleaned = value.replace(/_/g, '')
-  const n = Number(cleaned)
-  if (!/^\d+$/.test(cleaned) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max.toLocaleString('en')}, not "${value}"`)
-  return n
-}
 
 function parseArguments() {
   let values
@@ -419,17 +410,4 @@ async function main(): Promise<number> {
   }
 }
 
-let exitCode: number
-try {
-  exitCode = await main()
-} catch (error) {
-  if (error instanceof UsageError) {
-    console.error(`soak: ${error.message}\n\n${USAGE}`)
-    exitCode = 2
-  } else {
-    console.error(error)
-    exitCode = 1
-  }
-}
-// Explicitly: a pool or timer left behind must not keep the soak from ending.
-process.exit(exitCode)
+await runCommand('soak', USAGE, main)

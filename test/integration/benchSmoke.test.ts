@@ -4,47 +4,26 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { expect } from 'chai'
-import { projectRoot } from '../../server/config.ts'
 import { scenarios } from '../../bench/registry.ts'
 import type { BenchRun } from '../../bench/report.ts'
-
-function runSmokeBench(outDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/index.ts', '--smoke', '--data-dir', '.data/bench-smoke', '--out', outDir], {
-      cwd: projectRoot,
-      env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-    const timer = setTimeout(() => child.kill('SIGTERM'), 170_000)
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+import { runScript, type ScriptRun } from '../support/runScript.ts'
 
 describe('npm run bench:smoke', function () {
   // About half a minute on a quiet 2-core machine (seeding the first time adds a few seconds); more when it is busy.
   this.timeout(180_000)
 
   let outDir: string
-  let outcome: { code: number | null; stdout: string; stderr: string }
+  let outcome: ScriptRun
   let run: BenchRun
   let markdown: string
 
   before(async () => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'))
-    outcome = await runSmokeBench(outDir)
+    outcome = await runScript('bench/index.ts', ['--smoke', '--data-dir', '.data/bench-smoke', '--out', outDir], { NODE_ENV: 'development', DATABASE_URL: '' }, 170_000)
     const files = fs.readdirSync(outDir)
     const json = files.find((f) => f.endsWith('-smoke.json'))
-    if (outcome.code !== 0 || !json) throw new Error(`bench:smoke exited ${outcome.code}, files ${files.join(', ')}:\n${outcome.stderr.slice(-4000)}`)
+    if (outcome.status !== 0 || !json) throw new Error(`bench:smoke exited ${outcome.status}, files ${files.join(', ')}:\n${outcome.stderr.slice(-4000)}`)
     run = JSON.parse(fs.readFileSync(path.join(outDir, json), 'utf8')) as BenchRun
     markdown = fs.readFileSync(path.join(outDir, json.replace(/\.json$/, '.md')), 'utf8')
   })
@@ -54,7 +33,7 @@ describe('npm run bench:smoke', function () {
   })
 
   it('completes, prints the table and records the machine and the dataset', () => {
-    expect(outcome.code).to.equal(0)
+    expect(outcome.status).to.equal(0)
     expect(outcome.stdout).to.match(/Scenario\s+Figure\s+Value\s+Floor/)
     expect(run.mode).to.equal('smoke')
     expect(run.dataset.samples).to.equal(5_000)

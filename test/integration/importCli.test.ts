@@ -1,24 +1,17 @@
 // The import command line (server/cli/import.ts), run as a real child process against a test database: a good file is
 // imported (and again, adding nothing), a bad one is refused with every issue on stderr and a non-zero exit, usage
 // errors are explained.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { expect } from 'chai'
 import { QueryTypes, type Sequelize } from 'sequelize'
-import { projectRoot } from '../../server/config.ts'
 import { createSequelize } from '../../server/db/database.ts'
 import { IMPORT_COLUMNS } from '../../server/services/import/format.ts'
 import { demoCitizen } from '../../seeders/demoPeople.ts'
 import { writeImportCsv } from '../../bench/importScenario.ts'
 import { createTestDatabase, TEST_DATA_DIR } from '../support/testDatabase.ts'
-
-interface Run {
-  status: number | null
-  stdout: string
-  stderr: string
-}
+import { runScript, type ScriptRun } from '../support/runScript.ts'
 
 describe('import command line', function () {
   this.timeout(120_000)
@@ -27,24 +20,8 @@ describe('import command line', function () {
   let sequelize: Sequelize
   let folder: string
 
-  function runCli(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/import.ts', ...args], {
-        cwd: projectRoot,
-        env: { ...process.env, NODE_ENV: 'test', DATA_DIR: TEST_DATA_DIR, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' },
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-      const timer = setTimeout(() => child.kill('SIGKILL'), 100_000)
-      child.on('error', reject)
-      child.on('close', (status) => {
-        clearTimeout(timer)
-        resolve({ status, stdout, stderr })
-      })
-    })
-  }
+  const runCli = (...args: string[]): Promise<ScriptRun> =>
+    runScript('server/cli/import.ts', args, { NODE_ENV: 'test', DATA_DIR: TEST_DATA_DIR, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, 100_000)
 
   const count = async () =>
     (await sequelize.query<{ samples: number; donors: number }>('select (select count(*)::int from samples) as samples, (select count(*)::int from donors) as donors', { type: QueryTypes.SELECT }))[0]!

@@ -6,11 +6,9 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
 import { expect } from 'chai'
 import pg from 'pg'
 import { QueryTypes } from 'sequelize'
-import { projectRoot } from '../../server/config.ts'
 import { createLogger } from '../../server/logger.ts'
 import { createSequelize } from '../../server/db/database.ts'
 import { createServices, type Services } from '../../server/services/index.ts'
@@ -21,42 +19,23 @@ import { SOAK_END, SOAK_START, soakSectionOf, withSoakSection } from '../../benc
 import { checkImports, checkOptOuts, watermarks } from '../../bench/soak/verify.ts'
 import type { OptOutCitizen } from '../../bench/soak/flows.ts'
 import { createTestDatabase, testConfig } from '../support/testDatabase.ts'
-
-function runSmokeSoak(outDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/soak.ts', '--smoke', '--data-dir', '.data/soak-smoke', '--out', outDir], {
-      cwd: projectRoot,
-      env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-    const timer = setTimeout(() => child.kill('SIGTERM'), 170_000)
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+import { runScript, type ScriptRun } from '../support/runScript.ts'
 
 describe('npm run soak -- --smoke', function () {
   // About 40 s on a busy 2-core machine (seeding the first time adds a few seconds).
   this.timeout(180_000)
 
   let outDir: string
-  let outcome: { code: number | null; stdout: string; stderr: string }
+  let outcome: ScriptRun
   let run: SoakRun
   let report: string
 
   before(async () => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-smoke-'))
-    outcome = await runSmokeSoak(outDir)
+    outcome = await runScript('bench/soak.ts', ['--smoke', '--data-dir', '.data/soak-smoke', '--out', outDir], { NODE_ENV: 'development', DATABASE_URL: '' }, 170_000)
     const files = fs.readdirSync(outDir)
     const json = files.find((f) => f.endsWith('-soak-smoke.json'))
-    if (!json) throw new Error(`soak --smoke exited ${outcome.code} without its JSON (files: ${files.join(', ')}):\n${outcome.stderr.slice(-4000)}`)
+    if (!json) throw new Error(`soak --smoke exited ${outcome.status} without its JSON (files: ${files.join(', ')}):\n${outcome.stderr.slice(-4000)}`)
     run = JSON.parse(fs.readFileSync(path.join(outDir, json), 'utf8')) as SoakRun
     report = fs.readFileSync(path.join(outDir, json.replace(/\.json$/, '.md')), 'utf8')
   })
@@ -70,7 +49,7 @@ describe('npm run soak -- --smoke', function () {
     expect(failed, 'errors').to.deep.equal([])
     expect(run.verdict.errors).to.equal(0)
     expect(run.verdict.lostOptOuts).to.equal(0)
-    expect(outcome.code, outcome.stderr.slice(-2000)).to.equal(0)
+    expect(outcome.status, outcome.stderr.slice(-2000)).to.equal(0)
     expect(outcome.stdout).to.contain('verdict: passed')
     expect(run.server.exitedEarly).to.equal(null)
   })

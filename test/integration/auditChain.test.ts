@@ -80,6 +80,11 @@ describe('hash-chained, append-only audit trail', () => {
       (e: Error) => e,
     )
     expect(error?.message).to.match(/append-only/)
+    const deleted = await owner.query("delete from audit_events where action = 'test.activity'").then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    expect(deleted?.message, 'a DELETE by the owner').to.match(/append-only/)
     await owner.end()
   })
 

@@ -17,6 +17,30 @@ import { verifyAuditChain } from '../../../server/services/auditVerifier.ts'
 import { createCprProtector } from '../../../server/domain/cprCrypto.ts'
 import { demoCitizen } from '../../../seeders/demoPeople.ts'
 
+
+/** carl signs in, opts out of research on his material and sees the receipt (its page and its reference). */
+async function carlOptsOutWithReceipt(baseUrl: string) {
+  const agent = newAgent()
+  await login(agent, baseUrl, 'citizen', 'carl')
+
+  const confirm = await get(agent, `${baseUrl}/borger/fravalg/bekraeft?choice=material&optOut=yes`)
+  expect(confirm.status, confirm.text).to.equal(200)
+  const posted = await agent
+    .post(`${baseUrl}/borger/fravalg`)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(confirm.text), choice: 'material', optOut: 'yes', formToken: /name="formToken" value="([^"]+)"/.exec(confirm.text)![1]! })
+    .redirects(0)
+    .ok(() => true)
+  expect(posted.status).to.equal(303)
+  const receiptPath = posted.headers.location!
+  expect(receiptPath).to.match(/^\/borger\/fravalg\/kvittering\/VAR-\d{4}-[0-9A-Z]{8}$/)
+  const reference = receiptPath.split('/').at(-1)!
+  const receipt = await get(agent, `${baseUrl}${receiptPath}`)
+  expect(receipt.status).to.equal(200)
+  expect(receipt.text).to.contain(reference)
+  return { agent, receiptPath, reference }
+}
+
 describe('fault: the server is killed right after a receipt is shown', function () {
   this.timeout(120_000)
 
@@ -46,24 +70,7 @@ describe('fault: the server is killed right after a receipt is shown', function 
 
     server = await startServer({ databaseUrl })
     const { baseUrl, port } = server
-    const agent = newAgent()
-    await login(agent, baseUrl, 'citizen', 'carl')
-
-    const confirm = await get(agent, `${baseUrl}/borger/fravalg/bekraeft?choice=material&optOut=yes`)
-    expect(confirm.status, confirm.text).to.equal(200)
-    const posted = await agent
-      .post(`${baseUrl}/borger/fravalg`)
-      .type('form')
-      .send({ _csrf: csrfTokenOf(confirm.text), choice: 'material', optOut: 'yes', formToken: /name="formToken" value="([^"]+)"/.exec(confirm.text)![1]! })
-      .redirects(0)
-      .ok(() => true)
-    expect(posted.status).to.equal(303)
-    const receiptPath = posted.headers.location!
-    expect(receiptPath).to.match(/^\/borger\/fravalg\/kvittering\/VAR-\d{4}-[0-9A-Z]{8}$/)
-    const reference = receiptPath.split('/').at(-1)!
-    const receipt = await get(agent, `${baseUrl}${receiptPath}`)
-    expect(receipt.status).to.equal(200)
-    expect(receipt.text).to.contain(reference)
+    const { agent, receiptPath, reference } = await carlOptsOutWithReceipt(baseUrl)
 
     // The receipt is on the screen: kill the server at once, with no chance to finish anything.
     const killed = await server.stop('SIGKILL')
@@ -163,23 +170,7 @@ describe('fault: PostgreSQL crashes right after a receipt is shown', function ()
 
     server = await startServer({ databaseUrl })
     const { baseUrl } = server
-    const agent = newAgent()
-    await login(agent, baseUrl, 'citizen', 'carl')
-    const confirm = await get(agent, `${baseUrl}/borger/fravalg/bekraeft?choice=material&optOut=yes`)
-    expect(confirm.status, confirm.text).to.equal(200)
-    const posted = await agent
-      .post(`${baseUrl}/borger/fravalg`)
-      .type('form')
-      .send({ _csrf: csrfTokenOf(confirm.text), choice: 'material', optOut: 'yes', formToken: /name="formToken" value="([^"]+)"/.exec(confirm.text)![1]! })
-      .redirects(0)
-      .ok(() => true)
-    expect(posted.status).to.equal(303)
-    const receiptPath = posted.headers.location!
-    expect(receiptPath).to.match(/^\/borger\/fravalg\/kvittering\/VAR-\d{4}-[0-9A-Z]{8}$/)
-    const reference = receiptPath.split('/').at(-1)!
-    const receipt = await get(agent, `${baseUrl}${receiptPath}`)
-    expect(receipt.status).to.equal(200)
-    expect(receipt.text).to.contain(reference)
+    const { reference } = await carlOptsOutWithReceipt(baseUrl)
 
     // The receipt is on the screen: the database dies at once. Then it starts again (crash recovery from the WAL).
     await crash()

@@ -8,7 +8,7 @@ import type { Logger } from '../server/logger.ts'
 import { bootstrap, type Runtime } from '../server/bootstrap.ts'
 import { locateDatabase, type DatabaseLocation } from '../server/db/database.ts'
 import type { Services } from '../server/services/index.ts'
-import { seedBulk, type BulkPhase } from '../seeders/bulk.ts'
+import { seedBulk, type BulkPhase, BULK_PHASE_NAMES } from '../seeders/bulk.ts'
 
 export interface DatasetInfo {
   samples: number
@@ -138,17 +138,6 @@ const toInfo = (row: MarkerRow, reused: boolean): DatasetInfo => ({
   reused,
 })
 
-const phaseNames: Record<BulkPhase, string> = {
-  reserve: 'reserving ids',
-  donors: 'donors',
-  'opt-outs': 'opt-outs',
-  samples: 'samples',
-  events: 'sample events',
-  verify: 'checking keys',
-  commit: 'committing',
-  analyze: 'analyze',
-}
-
 /** Reuses the dataset of `samples` samples, or seeds it into an empty bench database. */
 export async function ensureDataset(database: BenchDatabase, samples: number, options: { reseed: boolean; log: (message: string) => void }): Promise<DatasetInfo> {
   const { log } = options
@@ -173,7 +162,7 @@ export async function ensureDataset(database: BenchDatabase, samples: number, op
       if (p.phase !== lastPhase || now - lastLine > 10_000) {
         lastPhase = p.phase
         lastLine = now
-        log(`dataset: ${phaseNames[p.phase]} ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}`)
+        log(`dataset: ${BULK_PHASE_NAMES[p.phase]} ${p.done.toLocaleString('en')}/${p.total.toLocaleString('en')}`)
       }
     },
   })

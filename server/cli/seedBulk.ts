@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { loadConfigFromEnvironment } from '../config.ts'
 import { bootstrap } from '../bootstrap.ts'
-import { MAX_BULK_SAMPLES, seedBulk, type BulkPhase } from '../../seeders/bulk.ts'
+import { MAX_BULK_SAMPLES, seedBulk, type BulkPhase, BULK_PHASE_NAMES } from '../../seeders/bulk.ts'
 import { failAndExit } from './fail.ts'
 
 const USAGE = `Usage: npm run seed:bulk -- --samples N [--batch ROWS] [--seed S]
@@ -50,17 +50,6 @@ function parseArguments() {
   return { samples, batch: positiveInteger('batch', values.batch, 1_000_000), seed: positiveInteger('seed', values.seed, 2 ** 32 - 1) }
 }
 
-const phaseNames: Record<BulkPhase, string> = {
-  reserve: 'reserving ids',
-  donors: 'donors',
-  'opt-outs': 'opt-outs',
-  samples: 'samples',
-  events: 'sample events',
-  verify: 'checking keys',
-  commit: 'committing',
-  analyze: 'analyze',
-}
-
 let args: ReturnType<typeof parseArguments>
 try {
   args = parseArguments()
@@ -87,7 +76,7 @@ try {
     cliProgress.Presets.shades_classic,
   )
   let phase: BulkPhase | undefined
-  bar.start(1, 0, { phase: phaseNames.reserve.padEnd(13) })
+  bar.start(1, 0, { phase: BULK_PHASE_NAMES.reserve.padEnd(16) })
   try {
     const result = await seedBulk(runtime.services, {
       ...args,
@@ -96,7 +85,7 @@ try {
           phase = p.phase
           bar.setTotal(Math.max(p.total, 1))
         }
-        bar.update(p.done, { phase: phaseNames[p.phase].padEnd(13) })
+        bar.update(p.done, { phase: BULK_PHASE_NAMES[p.phase].padEnd(16) })
       },
     })
     bar.stop()

@@ -47,12 +47,25 @@ describe('bulk synthetic data (seedBulk)', function () {
   const runFilter = (run: SeedBulkResult) => ({ prefix: `BULK-${run.runId}-%` })
 
   let databaseUrl: string
+  let indexesBefore: Record<string, string>
+
+  /** Every index of the bulk-loaded tables, by name, as PostgreSQL would create it. */
+  const indexes = async (): Promise<Record<string, string>> =>
+    Object.fromEntries(
+      (
+        await select<{ name: string; definition: string }>(
+          `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) as definition from pg_index
+            where indrelid in ('samples'::regclass, 'sample_events'::regclass, 'donors'::regclass, 'opt_outs'::regclass, 'opt_out_events'::regclass)`,
+        )
+      ).map((i) => [i.name, i.definition]),
+    )
 
   before(async () => {
     const url = (databaseUrl = await createTestDatabase())
     sequelize = createSequelize(url, 4)
     services = createServices(testConfig({ DATABASE_URL: url }), createLogger('silent'), sequelize)
     initial = await counts()
+    indexesBefore = await indexes()
     first = await seedBulk(services, { samples: N, batch: 700, onProgress: (p) => progress.push(p) })
   })
 
@@ -163,6 +176,49 @@ describe('bulk synthetic data (seedBulk)', function () {
       { hmac: services.cpr.hash('0101701234'), enc: services.cpr.encrypt('0101701234') },
     )
     expect(row!.id).to.be.greaterThan(row!.max)
+  })
+
+  it('builds the search and storage-place indexes again after a load that more than doubles the table, exactly as they were', async () => {
+    expect(initial.samples).to.be.lessThan(N)
+    expect(first.rebuiltIndexes).to.include.members(['samples_search_by_date', 'samples_search_by_material', 'samples_storage_location_in_use', 'sample_events_by_sample'])
+    // Constraint indexes (keys, unique labels) stay up during the load.
+    expect(first.rebuiltIndexes).not.to.include.members(['samples_pkey'])
+    expect(first.rebuiltIndexes).not.to.include('samples_label_per_biobank')
+    expect(await indexes()).to.deep.equal(indexesBefore)
+    // And the planner uses them: the staff search of one biobank reads the rebuilt index.
+    const plan = await select<{ 'QUERY PLAN': string }>(
+      `explain select id from samples where biobank_id = (select min(id) from biobanks) order by collected_at desc, id desc limit 50`,
+    )
+    expect(plan.map((row) => row['QUERY PLAN']).join('\n')).to.contain('samples_search_by_date')
+  })
+
+  it('keeps the indexes up, row by row, during a load smaller than the table', async () => {
+    const small = await seedBulk(services, { samples: 200 })
+    expect(small.rebuiltIndexes).to.deep.equal([])
+    expect(await indexes()).to.deep.equal(indexesBefore)
+  })
+
+  it('rolls the whole load back, indexes included, when an index it builds again finds a clash', async () => {
+    const before = await counts()
+    const [{ max }] = (await select<{ max: number }>('select max(id)::int as max from samples')) as [{ max: number }]
+    // A unique index that backs no constraint and that the new rows will break: at most one sample per material type.
+    await sequelize.query(`create unique index bulk_test_clash on samples (material_type) where id > ${max}`)
+    try {
+      let error: unknown
+      try {
+        await seedBulk(services, { samples: 300, rebuildIndexes: true })
+      } catch (e) {
+        error = e
+      }
+      expect(String(error)).to.match(/could not create unique index "bulk_test_clash"/)
+      expect(await counts()).to.deep.equal(before)
+      // Every dropped index is back, as it was (DDL is part of the transaction that rolled back).
+      const { bulk_test_clash: clash, ...others } = await indexes()
+      expect(clash).to.contain('bulk_test_clash')
+      expect(others).to.deep.equal(indexesBefore)
+    } finally {
+      await sequelize.query('drop index if exists bulk_test_clash')
+    }
   })
 
   it('refuses a count that is not a positive whole number', async () => {

@@ -91,13 +91,24 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
     if (best.cpu && best.cpu.postgres !== null) {
       metrics.push({ name: 'CPU of that check (node + PostgreSQL)', value: (best.cpu.node + best.cpu.postgres) / 1000, unit: 's', better: 'lower' })
     }
+    // Best-of hides that a check repeated over the same samples costs more each time (the proof's by-sample index
+    // grows by a million entries a check), so every run is shown, in order.
+    if (timed.length > 1) {
+      const worst = timed.reduce((a, b) => (b.wall > a.wall ? b : a))
+      metrics.push({ name: `check time (worst of ${timed.length})`, value: worst.wall / 1000, unit: 's', better: 'lower' })
+    }
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+    const each = timed.map((t) => (t.cpu && t.cpu.postgres !== null ? `${seconds(t.wall)} (CPU: node ${seconds(t.cpu.node)}, PostgreSQL ${seconds(t.cpu.postgres)})` : seconds(t.wall)))
     return {
       id: 'eligibility',
       title: `Eligibility check of ${labels.toLocaleString('en')} labels`,
       metrics,
       serverRssMaxMb: null,
       rssOf: 'bench process (in-process scenario)',
-      notes: [`biobank ${result.biobank}: ${result.known.toLocaleString('en')} of the labels name its samples; the rest count as unknown`],
+      notes: [
+        `biobank ${result.biobank}: ${result.known.toLocaleString('en')} of the labels name its samples; the rest count as unknown`,
+        `each run, in order, the same labels again (so each stores its million rows of proof next to those of the runs before): ${each.join('; ')}`,
+      ],
       details: result,
     }
   }

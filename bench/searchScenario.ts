@@ -46,6 +46,25 @@ export interface SearchScenarioResult {
   deepPage: PageTiming | { page: number; reached: false; note: string }
   /** Following the cursor from page 1 to the deep page, one page after the other. */
   walkMs: number
+  /** The floor of each page: see floorPage. */
+  floor: { firstPage: Omit<PageTiming, 'page' | 'rows' | 'scans'>; deepPage?: Omit<PageTiming, 'page' | 'rows' | 'scans'> }
+}
+
+/**
+ * The floor of a page: the same 50 rows read the cheapest way PostgreSQL can, by a plain pg client with a prepared
+ * statement over the same covering index: ids and dates only, no service, no join, no cursor to encode.
+ */
+function floorPage(services: Services, biobankId: number, criteria: SampleCriteria, after?: { collectedAt: string; id: string }): () => Promise<unknown> {
+  const text = `select id, collected_at from samples
+                 where biobank_id = $1 and material_type = $2
+                   and collected_at >= ($3::date)::timestamp at time zone 'Europe/Copenhagen'
+                   and collected_at < ($4::date + 1)::timestamp at time zone 'Europe/Copenhagen'
+                   ${after ? 'and (collected_at, id) < ($5::timestamptz, $6::bigint)' : ''}
+                 order by collected_at desc, id desc limit 51`
+  const values: unknown[] = [biobankId, criteria.materialType, criteria.collectedFrom, criteria.collectedTo]
+  if (after) values.push(after.collectedAt, after.id)
+  const name = after ? 'bench_search_floor_deep' : 'bench_search_floor_first'
+  return () => services.database.pool.query({ name, text, values })
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -121,7 +140,12 @@ export async function runSearchScenario(services: Services, options: SearchScena
       ? { page: pageNumber, reached: false, note: `the result has only ${pageNumber} pages; seed more samples or widen the criteria` }
       : { page: pageNumber, rows: page.rows.length, ...(await time(options.iterations, () => search(cursor))), scans: await scansOf(services, criteria, biobank.id, cursor) }
 
-  return { scenario: 'search', biobank: options.biobank, criteria, samplesInDatabase: Number(n), iterations: options.iterations, firstPage, deepPage, walkMs }
+  if (!criteria.materialType || !criteria.collectedFrom || !criteria.collectedTo) throw new Error('the search floor needs a material type and both dates')
+  const floor: SearchScenarioResult['floor'] = { firstPage: await time(options.iterations, floorPage(services, biobank.id, criteria)) }
+  const deepKey = cursor ? decodeCursor(cursor)?.key : undefined
+  if ('rows' in deepPage && deepKey) floor.deepPage = await time(options.iterations, floorPage(services, biobank.id, criteria, deepKey))
+
+  return { scenario: 'search', biobank: options.biobank, criteria, samplesInDatabase: Number(n), iterations: options.iterations, firstPage, deepPage, walkMs, floor }
 }
 
 async function main(): Promise<void> {

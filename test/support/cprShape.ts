@@ -1,7 +1,7 @@
 /**
  * Finds text shaped like a CPR number (ddmmyy-nnnn, with or without the dash, also a percent-encoded dash).
  *
- * Random UUIDs (sample ids in pages and URLs) are blanked first: about one in a thousand of them holds
+ * Random UUIDs (sample ids in pages and URLs) are blanked first: a few in ten thousand of them hold
  * ten digits in a CPR shape across a dash (e.g. `…a0112345-6789…`), which made leak checks fail by chance.
  * A UUID cannot hide a CPR number: a real leak is never inside the 8-4-4-4-12 hex pattern.
  */

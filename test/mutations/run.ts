@@ -19,6 +19,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import ejs from 'ejs'
 import ts from 'typescript'
 import { MUTATIONS, type Mutation } from './mutations.ts'
+import { isAlive, livePostmaster } from '../support/postmaster.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const REPORTER = path.join(import.meta.dirname, 'mutationReporter.cjs')
@@ -68,14 +69,6 @@ const git = (args: string[], cwd = ROOT) => execFileSync('git', args, { cwd, enc
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** A loopback port nobody listens on right now. */
 function freePort(): Promise<number> {
@@ -221,16 +214,10 @@ function clustersOf(dir: string): { link: string; real: string }[] {
 /** Stops a postmaster still running on one of the worktree's clusters (fast shutdown, then immediate). */
 async function stopClusters(dir: string): Promise<void> {
   for (const { real } of clustersOf(dir)) {
-    const pidFile = path.join(real, 'postmaster.pid')
-    let pid: number
-    try {
-      pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
-    } catch {
-      continue
-    }
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) continue
-    const command = fs.existsSync(`/proc/${pid}/cmdline`) ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : ''
-    if (!command.includes('postgres') || !command.includes(real)) continue
+    const postmaster = livePostmaster(real)
+    // Only a postmaster of this cluster folder, never one that merely took over a stale pid file.
+    if (!postmaster || !postmaster.command.includes(real)) continue
+    const { pid } = postmaster
     process.kill(pid, 'SIGINT')
     for (let waited = 0; isAlive(pid) && waited < 30_000; waited += 200) await sleep(200)
     if (isAlive(pid)) process.kill(pid, 'SIGQUIT')

@@ -15,6 +15,7 @@ import { createServices } from '../../server/services/index.ts'
 import { createLogger } from '../../server/logger.ts'
 import { seedDemoData } from '../../seeders/index.ts'
 import { TEST_DATA_DIR, testConfig } from './testDatabase.ts'
+import { isAlive, livePostmaster } from './postmaster.ts'
 
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
@@ -233,14 +234,6 @@ function templateFingerprint(): string {
   return hash.digest('hex').slice(0, 12)
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Removes the cluster folder (and, as root, the folder under /var/lib its link points to). */
 function wipe(dataDir: string): void {
@@ -256,15 +249,8 @@ function wipe(dataDir: string): void {
 /** A postmaster left running on this folder by an earlier run that died is stopped (fast shutdown). */
 async function stopLeftover(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'pg', 'postmaster.pid')
-  let pid: number
-  try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
-  } catch {
-    return
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return
-  const command = fs.existsSync(`/proc/${pid}/cmdline`) ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : ''
-  if (!command.includes('postgres')) return
+  const pid = livePostmaster(path.join(dataDir, 'pg'))?.pid
+  if (pid === undefined) return
   process.kill(pid, 'SIGINT')
   await waitFor(`the leftover postmaster ${pid} to stop`, async () => !fs.existsSync(pidFile) || !isAlive(pid), 30_000)
 }

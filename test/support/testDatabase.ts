@@ -11,6 +11,7 @@ import { migrate } from '../../server/db/migrator.ts'
 import { createServices } from '../../server/services/index.ts'
 import { createLogger } from '../../server/logger.ts'
 import { seedDemoData } from '../../seeders/index.ts'
+import { isAlive } from './postmaster.ts'
 
 export const TEST_DATA_DIR = '.data/test'
 /** 54330, or (when another program holds it, e.g. a second checkout's tests) any free port. */
@@ -26,14 +27,6 @@ let cluster: EmbeddedPostgresHandle | undefined
 const USERS_DIR = path.join(projectRoot, TEST_DATA_DIR, 'users')
 const ownUserFile = path.join(USERS_DIR, String(process.pid))
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Other live processes using the cluster; files of processes that died are removed. */
 function otherUsers(): number[] {

@@ -205,17 +205,20 @@ export function createCitizenService(deps: ServiceDeps) {
           where not (m.actor_kind = 'citizen' and m.actor_donor_id = :donorId)
             and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
          union all
-         -- Every research eligibility check that considered one of the person's samples, and its outcome.
+         -- Every research eligibility check that considered one of the person's samples, and its outcome: the
+         -- chunks of stored answers that hold one of their sample ids (GIN index), unpacked.
          select c.created_at, c.id::text || ':' || i.position, 'eligibility.check',
                 case when c.api_client_id is null then 'staff' else 'api_client' end, null,
                 jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'eligible' then 'included' else 'excluded' end),
                 s.label, case when c.api_client_id is null then 'biobank_admin' end, b.name
-           from samples s
-           join eligibility_check_items i on i.sample_id = s.id
-           join eligibility_checks c on c.id = i.check_id
+           from eligibility_check_chunks k
+          cross join lateral unnest(k.positions, k.sample_ids, k.outcomes) as i (position, sample_id, outcome)
+           join samples s on s.id = i.sample_id
+           join eligibility_checks c on c.id = k.check_id
            join research_projects p on p.id = c.project_id
            join biobanks b on b.id = p.biobank_id
-          where s.donor_id = :donorId ${sampleId ? 'and s.id = :sampleId' : ''}
+          where k.sample_ids && (select coalesce(array_agg(id), '{}') from samples where donor_id = :donorId ${sampleId ? 'and id = :sampleId' : ''})
+            and s.donor_id = :donorId ${sampleId ? 'and s.id = :sampleId' : ''}
        ) entries
        order by occurred_at desc, sort_id desc
         limit :limit`,

@@ -14,16 +14,17 @@
 // When several reasons apply, the first of unknown, opt-out (material, genetic), not available is recorded, so
 // the proof shows every sample whose donor had opted out as excluded for that reason.
 //
-// No race: a check is one transaction (its items, the check row and its audit event commit together or not at
+// No race: a check is one transaction (its stored answer, the check row and its audit event commit together or not at
 // all), and everything it reads is read by ONE statement: the INSERT ... SELECT that reads the register (opt_outs)
-// and the samples and writes the items, and that also records its own snapshot (pg_current_snapshot()) and the
+// and the samples and writes the answer, and that also records its own snapshot (pg_current_snapshot()) and the
 // register version (the highest opt_out_events.id visible in it). A statement's snapshot is taken when it starts,
 // after the check was asked for, so an opt-out whose receipt was shown before the check started was committed
 // before that snapshot and is always honoured. (READ COMMITTED, like every other service: the audit event is then
 // written as everywhere else, seeing the latest audit trail rather than a snapshot from the check's start.)
 //
 // Scale: labels are streamed into a temporary table with COPY (never all in memory), and one INSERT ... SELECT
-// decides and stores them all. The answer shows counts by reason and the eligible labels only: the labels of
+// decides and stores them all, in chunks of a thousand labels (eligibility_check_chunks; the view
+// eligibility_check_items shows them label by label). The answer shows counts by reason and the eligible labels only: the labels of
 // excluded samples are never shown or downloaded, so no donor who opted out is named.
 import crypto from 'node:crypto'
 import { once } from 'node:events'
@@ -38,7 +39,7 @@ import { assertStaffMay } from './authorization.ts'
 import { optOutExclusion, researchUse, type ResearchPurpose } from '../domain/researchUse.ts'
 import { AVAILABILITY_CODES } from '../domain/vocabulary.ts'
 import type { SampleCriteria } from '../domain/sampleCriteria.ts'
-import { allowLongQueries } from '../db/boundedClient.ts'
+import { allowLongQueries, longQuery } from '../db/boundedClient.ts'
 
 export const RESEARCH_PURPOSES = ['material', 'genetic', 'both'] as const satisfies readonly ResearchPurpose[]
 
@@ -64,6 +65,8 @@ export type CheckSource = 'list' | 'file' | 'search' | 'api'
 
 /** The most labels one check takes (issue 7: a million in under 5 s). */
 export const MAX_LABELS = 1_000_000
+/** Positions per stored chunk of a check's answer (the eligibility_check_chunks migration uses the same). */
+export const CHECK_CHUNK = 1000
 /** Lists up to this long are decided from memory; longer ones are copied into a temporary table first. */
 const SMALL_LIST = 10_000
 /** A sample label is at most 64 characters (the samples table's CHECK). */
@@ -326,7 +329,7 @@ function criteriaConditions(criteria: SampleCriteria, replacements: Record<strin
 }
 
 export function createEligibilityService(deps: ServiceDeps) {
-  const { database, audit } = deps
+  const { database, audit, logger } = deps
   const { sequelize } = database
 
   const select = <T extends object>(sql: string, replacements: Record<string, unknown> = {}, transaction?: Transaction) =>
@@ -444,12 +447,12 @@ export function createEligibilityService(deps: ServiceDeps) {
     requestId?: string
   }
 
-  interface Decided {
+  type Decided = {
     snapshot: string
     register_version: number
     requested: number | null
     sha256: string | null
-  }
+  } & Record<CheckOutcome, number>
 
   async function runCheck(request: CheckRequest): Promise<CheckSummary> {
     const { requester } = request
@@ -460,7 +463,7 @@ export function createEligibilityService(deps: ServiceDeps) {
 
     // READ COMMITTED, like every other service, so the audit event is written as everywhere else: the check's one
     // snapshot is that of the single statement below that reads the register and the samples and writes the items.
-    return sequelize.transaction(async (transaction) => {
+    const summary = await sequelize.transaction(async (transaction) => {
       // A million labels are decided in one statement that may take minutes: the bulk limit, not the web's.
       allowLongQueries(transaction)
       const labels = request.labels
@@ -506,48 +509,47 @@ export function createEligibilityService(deps: ServiceDeps) {
       // check was asked for): the snapshot and register version it saw, then every distinct label decided and
       // stored: unknown, else the donor's opt-out (the decision table from optOutExclusion), else availability
       // (researchUse). Unknown labels that look like a CPR number are stored masked: an admin used to the old
-      // VAR upload may paste CPR numbers.
-      const [marker] = await sequelize.query<Decided>(
+      // VAR upload may paste CPR numbers. The answer is stored in chunks of CHECK_CHUNK positions (a thousand rows
+      // for a million labels, not a million), and counted by outcome from the same chunks.
+      const [decided] = await sequelize.query<Decided>(
         `with marker as materialized (
            select pg_current_snapshot()::text as snapshot, coalesce((select max(id) from opt_out_events), 0) as register_version
          ), requested as ${labels.kind === 'search' ? 'materialized' : 'not materialized'} (
            ${requested}
          ), decided as (
-           insert into eligibility_check_items (check_id, position, label, sample_id, outcome)
-           select $1::uuid, r.position,
+           select r.position,
                   case when s.id is null and length(r.label) in (10, 11) and r.label ~ '^[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}$' then left(r.label, 6) || '-****'
-                       else r.label end,
-                  s.id,
+                       else r.label end as label,
+                  s.id as sample_id,
                   case when s.id is null then 'unknown'
                        else coalesce(($2::text[])[1 + 2 * coalesce(o.material, false)::int + coalesce(o.genetic, false)::int],
                                      case when s.availability = any($3::text[]) then 'not_available' else 'eligible' end)
-                  end
+                  end as outcome
              from requested r
              left join samples s on s.biobank_id = $4 and s.label = r.label
              left join opt_outs o on o.donor_id = s.donor_id
-            -- In sample order, so the entries of the by-sample index (which grows with every check) are added
-            -- leaf after leaf instead of all over it.
-            order by s.id
+         ), chunks as materialized (
+           select (position - 1) / ${CHECK_CHUNK} as chunk,
+                  array_agg(position) as positions, array_agg(label) as labels, array_agg(sample_id) as sample_ids, array_agg(outcome) as outcomes,
+                  ${CHECK_OUTCOMES.map((outcome) => `count(*) filter (where outcome = '${outcome}')::int as ${outcome}`).join(', ')}
+             from decided
+            group by 1
+         ), stored as (
+           insert into eligibility_check_chunks (check_id, chunk, positions, labels, sample_ids, outcomes)
+           select $1::uuid, chunk, positions, labels, sample_ids, outcomes from chunks
          )
          select m.snapshot, m.register_version,
+                ${CHECK_OUTCOMES.map((outcome) => `coalesce((select sum(${outcome}) from chunks), 0)::int as ${outcome}`).join(', ')},
                 ${labels.kind === 'search' ? `(select count(*)::int from requested) as requested,
                 (select encode(sha256(convert_to(coalesce(string_agg(label || E'\\n', '' order by position), ''), 'UTF8')), 'hex') from requested) as sha256` : 'null::int as requested, null::text as sha256'}
            from marker m`,
         { bind, type: QueryTypes.SELECT, transaction },
       )
-      if (!marker) throw new Error('the deciding statement returned no marker')
-      // Counted from the rows just stored, not from the insert's RETURNING: handing a million rows back through a
-      // data-modifying CTE cost a second of a 1,000,000-label check, counting them again (BRIN on check_id) 0.4 s.
-      // Only this transaction writes rows of this check, so the counts are those of the decision.
-      const rows = await select<{ outcome: CheckOutcome; n: number }>(
-        'select outcome, count(*)::int as n from eligibility_check_items where check_id = :checkId group by outcome',
-        { checkId },
-        transaction,
-      )
-      listed ??= { requested: marker.requested ?? 0, sha256: marker.sha256 ?? '' }
+      if (!decided) throw new Error('the deciding statement returned no marker')
+      listed ??= { requested: decided.requested ?? 0, sha256: decided.sha256 ?? '' }
       if (listed.requested === 0) throw new EmptyListError('no samples to check')
-      const count = (outcome: CheckOutcome) => rows.find((c) => c.outcome === outcome)?.n ?? 0
-      const distinct = rows.reduce((sum, c) => sum + c.n, 0)
+      const count = (outcome: CheckOutcome) => decided[outcome]
+      const distinct = CHECK_OUTCOMES.reduce((sum, outcome) => sum + decided[outcome], 0)
       const summary: CheckSummary = {
         id: checkId,
         project: { id: Number(project.id), title: project.title, reference: project.reference, approvalId: project.approval_id, duoCode: project.duo_code },
@@ -560,8 +562,8 @@ export function createEligibilityService(deps: ServiceDeps) {
         duplicates: listed.requested - distinct,
         eligible: count('eligible'),
         excluded: { material: count('excluded_material'), genetic: count('excluded_genetic'), notAvailable: count('not_available'), unknown: count('unknown') },
-        registerVersion: Number(marker.register_version),
-        snapshot: marker.snapshot,
+        registerVersion: Number(decided.register_version),
+        snapshot: decided.snapshot,
         requestedSha256: listed.sha256,
       }
 
@@ -611,6 +613,31 @@ export function createEligibilityService(deps: ServiceDeps) {
       )
       return summary
     })
+    mergeCitizenLogIndex()
+    return summary
+  }
+
+  // A check's sample ids wait in the pending list of the GIN index by sample id (which every search reads as well)
+  // until they are merged into the index proper. Merged here after the check has committed, so the check itself
+  // never waits for it; one merge at a time, and once more if checks committed meanwhile. A merge that fails (the
+  // process stopping) is done by the next one, or by autovacuum.
+  let merging: Promise<void> | null = null
+  let mergeAgain = false
+  function mergeCitizenLogIndex(): void {
+    if (merging) {
+      mergeAgain = true
+      return
+    }
+    merging = (async () => {
+      do {
+        mergeAgain = false
+        await database.pool.query(longQuery('select clean_check_index()'))
+      } while (mergeAgain)
+    })()
+      .catch((error: unknown) => logger.warn({ err: error }, 'the index of checked samples could not be merged; autovacuum will'))
+      .finally(() => {
+        merging = null
+      })
   }
 
   /** A stored check the requester may see, or null (unknown id, or another biobank's check). */
@@ -713,8 +740,8 @@ export function createEligibilityService(deps: ServiceDeps) {
           const client = await database.pool.connect()
           let completed = false
           try {
-            // The items are found by the BRIN index on check_id and sorted here: memory for sorting a million
-            // labels, for this read only.
+            // The check's chunks are found by their primary key, unpacked (the eligibility_check_items view) and
+            // sorted here: memory for sorting a million labels, for this read only.
             await client.query("begin read only; set local work_mem = '128MB'")
             const stream = client.query(
               copyTo(`copy (select label from eligibility_check_items where check_id = '${row.id}' and outcome = 'eligible' order by position) to stdout`),

@@ -286,6 +286,8 @@ describe('research release: eligibility checks for a research project', function
 
     // The proof: register version, snapshot, the SHA-256 of the exact list, the counts; listed on the project page.
     const checkId = check.split('/').pop()!
+    const storedBefore = await query('select label, outcome from eligibility_check_items where check_id = :checkId order by position', { checkId })
+    expect(storedBefore).to.have.length(labels.length)
     const [row] = await query<{ register_version: number; snapshot: string; requested_sha256: string; requested_count: number; staff_user_id: number; created_at: Date }>(
       'select * from eligibility_checks where id = :checkId',
       { checkId },
@@ -305,12 +307,20 @@ describe('research release: eligibility checks for a research project', function
     expect(audit).to.have.length(1)
     expect(audit[0]).to.deep.include({ actor_kind: 'staff', actor_staff_id: row!.staff_user_id })
     expect(audit[0]!.details).to.deep.include({ requested: labels.length, eligible: countsOf(first.text).eligible, projectId: Number(projects.material.split('/').pop()) })
-    // The stored items cannot be changed afterwards.
-    const tamper = await app.services.database.sequelize.query("update eligibility_check_items set outcome = 'eligible' where check_id = :checkId", { replacements: { checkId } }).then(
-      () => 'changed',
-      (error: { parent?: { code?: string } }) => error.parent?.code,
+    // The stored answer cannot be changed afterwards (the per-label view eligibility_check_items has no storage).
+    for (const sql of [
+      "update eligibility_check_chunks set outcomes = array_fill('eligible'::text, array[cardinality(outcomes)]) where check_id = :checkId",
+      'delete from eligibility_check_chunks where check_id = :checkId',
+    ]) {
+      const tamper = await app.services.database.sequelize.query(sql, { replacements: { checkId } }).then(
+        () => 'changed',
+        (error: { parent?: { code?: string } }) => error.parent?.code,
+      )
+      expect(tamper, sql).to.equal('42501')
+    }
+    expect(await query('select label, outcome from eligibility_check_items where check_id = :checkId order by position', { checkId })).to.deep.equal(
+      storedBefore,
     )
-    expect(tamper).to.equal('42501')
   })
 
   it('refuses the registrar, the auditor and another biobank\'s admin', async () => {

@@ -205,11 +205,11 @@ export function createCitizenService(deps: ServiceDeps) {
           where not (m.actor_kind = 'citizen' and m.actor_donor_id = :donorId)
             and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
          union all
-         -- Every research eligibility check that considered one of the person's samples, and its outcome: the
-         -- chunks of stored answers that hold one of their sample ids (GIN index), unpacked.
+         -- Every research eligibility check that considered one of the person's samples, and its outcome ('e':
+         -- eligible): the chunks of stored answers that hold one of their sample ids (GIN index), unpacked.
          select c.created_at, c.id::text || ':' || i.position, 'eligibility.check',
                 case when c.api_client_id is null then 'staff' else 'api_client' end, null,
-                jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'eligible' then 'included' else 'excluded' end),
+                jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'e' then 'included' else 'excluded' end),
                 s.label, case when c.api_client_id is null then 'biobank_admin' end, b.name
            from eligibility_check_chunks k
           cross join lateral unnest(k.positions, k.sample_ids, k.outcomes) as i (position, sample_id, outcome)

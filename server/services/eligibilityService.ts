@@ -65,8 +65,14 @@ export type CheckSource = 'list' | 'file' | 'search' | 'api'
 
 /** The most labels one check takes (issue 7: a million in under 5 s). */
 export const MAX_LABELS = 1_000_000
-/** Positions per stored chunk of a check's answer (the eligibility_check_chunks migration uses the same). */
-export const CHECK_CHUNK = 1000
+/**
+ * Positions per stored chunk of a check's answer (the eligibility_check_chunks migration uses the same): a chunk
+ * of 50 stays under PostgreSQL's 2 kB TOAST threshold, so it is stored as it is, neither compressed nor out of line.
+ */
+export const CHECK_CHUNK = 50
+
+/** How an outcome is stored in eligibility_check_chunks.outcomes (one "char" each). */
+export const OUTCOME_CODES: Record<CheckOutcome, string> = { eligible: 'e', excluded_material: 'm', excluded_genetic: 'g', not_available: 'n', unknown: 'u' }
 /** Lists up to this long are decided from memory; longer ones are copied into a temporary table first. */
 const SMALL_LIST = 10_000
 /** A sample label is at most 64 characters (the samples table's CHECK). */
@@ -300,7 +306,11 @@ export function uuidV7(now = Date.now()): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A label as one line of COPY's text format: only the backslash can need escaping (control characters are refused). */
-const copyLine = (position: number, label: string) => `${position}\t${label.includes('\\') ? label.replace(/\\/g, '\\\\') : label}\n`
+const copyLine = (position: number, label: string) =>
+  `${chunkOf(position)}\t${position}\t${label.includes('\\') ? label.replace(/\\/g, '\\\\') : label}\n`
+
+/** The stored chunk of the answer that holds a (1-based) position. */
+const chunkOf = (position: number) => Math.floor((position - 1) / CHECK_CHUNK)
 
 /** SQL conditions on `samples s` for search criteria, with :named replacements added to `replacements`. */
 function criteriaConditions(criteria: SampleCriteria, replacements: Record<string, unknown>): string[] {
@@ -367,10 +377,10 @@ export function createEligibilityService(deps: ServiceDeps) {
   }
 
   /** Copies labels into the check's temporary table, validating each; returns their count and SHA-256. */
-  async function copyLabels(transaction: Transaction, labels: LabelSource): Promise<{ requested: number; sha256: string }> {
+  async function copyLabels(transaction: Transaction, table: string, labels: LabelSource): Promise<{ requested: number; sha256: string }> {
     // The transaction's own connection (Sequelize keeps it on the transaction), so COPY is part of the check.
     const connection = (transaction as unknown as { connection: pg.Client }).connection
-    const copy = connection.query(copyFrom('copy pg_temp.eligibility_request (position, label) from stdin'))
+    const copy = connection.query(copyFrom(`copy ${table} (chunk, position, label) from stdin`))
     const done = new Promise<void>((resolve, reject) => {
       copy.on('finish', resolve)
       copy.on('error', reject)
@@ -467,15 +477,17 @@ export function createEligibilityService(deps: ServiceDeps) {
       // A million labels are decided in one statement that may take minutes: the bulk limit, not the web's.
       allowLongQueries(transaction)
       const labels = request.labels
-      // A list given as a short array is decided straight from it; a longer one or a stream goes through a
-      // temporary table of this transaction, filled with COPY; a search is part of the deciding statement.
+      // A list given as a short array is decided straight from it; a longer one or a stream is copied (COPY) into
+      // an unlogged table of this check, which parallel workers can read (a temporary table they cannot), created
+      // and dropped in this transaction; a search is part of the deciding statement.
       const inMemory = labels.kind === 'list' && Array.isArray(labels.labels) && labels.labels.length <= SMALL_LIST
+      const workTable = labels.kind === 'list' && !inMemory ? `eligibility_work.request_${checkId.replace(/-/g, '')}` : null
       let listed: { requested: number; sha256: string; distinct?: { labels: string[]; positions: number[] } } | undefined
       if (labels.kind === 'list') {
-        if (inMemory) listed = listInMemory(labels.labels as readonly string[])
+        if (workTable === null) listed = listInMemory(labels.labels as readonly string[])
         else {
-          await sequelize.query('create temp table eligibility_request (position integer not null, label text not null) on commit drop', { transaction })
-          listed = await copyLabels(transaction, labels.labels)
+          await sequelize.query(`create unlogged table ${workTable} (chunk integer not null, position integer not null, label text not null)`, { transaction })
+          listed = await copyLabels(transaction, workTable, labels.labels)
         }
       }
       const project = await resolveProject(requester, projectRef(), transaction)
@@ -483,69 +495,87 @@ export function createEligibilityService(deps: ServiceDeps) {
       else if (requester.client.biobankId !== project.biobank_id) throw new ProjectNotFoundError('project of another biobank')
       if (listed?.requested === 0) throw new EmptyListError('no labels to check')
 
-      if (listed && !inMemory && listed.requested > SMALL_LIST) {
-        // Fresh statistics, so the planner hashes a large list instead of looking each label up, and memory to
-        // hash a million labels, for this transaction only.
-        await sequelize.query('analyze pg_temp.eligibility_request', { transaction })
+      if (workTable !== null) {
+        // Fresh statistics, so the planner hashes a large list instead of looking each label up (and knows how
+        // many chunks there are), and memory to hash a million labels, for this transaction only.
+        await sequelize.query(`analyze ${workTable}`, { transaction })
         await sequelize.query("set local work_mem = '256MB'", { transaction })
       }
 
-      const bind: unknown[] = [checkId, optOutOutcomeTable(project.purpose), UNAVAILABLE, project.biobank_id]
+      // Every value below is either a constant of this module or escaped by Sequelize (replacements): a CREATE
+      // TABLE AS takes no bind parameters.
+      const replacements: Record<string, unknown> = {}
       let requested: string
       if (labels.kind === 'search') {
-        const replacements: Record<string, unknown> = {}
-        const conditions = criteriaConditions(labels.criteria, replacements)
-        // Bind parameters ($5, ...) for the criteria, after the four above.
-        const where = conditions.map((c) => c.replace(/(?<!:):(\w+)/g, (_m, name: string) => `$${bind.push(replacements[name])}`)).join(' and ')
-        requested = `select s.label, (row_number() over (order by s.label))::int as position from samples s where s.biobank_id = $4${where ? ` and ${where}` : ''}`
+        const where = criteriaConditions(labels.criteria, replacements).join(' and ')
+        requested = `select label, position, (position - 1) / ${CHECK_CHUNK} as chunk
+                       from (select s.label, (row_number() over (order by s.label))::int as position from samples s
+                              where s.biobank_id = :biobankId${where ? ` and ${where}` : ''}) found`
       } else if (listed?.distinct) {
-        bind.push(listed.distinct.labels, listed.distinct.positions)
-        requested = 'select * from unnest($5::text[], $6::int[]) as t (label, position)'
+        replacements.labels = listed.distinct.labels
+        replacements.positions = listed.distinct.positions
+        requested = `select label, position, (position - 1) / ${CHECK_CHUNK} as chunk from unnest(array[:labels]::text[], array[:positions]::int[]) as t (label, position)`
       } else {
-        requested = 'select label, position from pg_temp.eligibility_request'
+        requested = `select label, position, chunk from ${workTable}`
       }
+      replacements.biobankId = project.biobank_id
+      const code = (outcome: CheckOutcome | null) => (outcome === null ? 'null' : `'${OUTCOME_CODES[outcome]}'`)
+      const optOutCodes = `array[${optOutOutcomeTable(project.purpose).map(code).join(', ')}]::"char"[]`
+      const unavailable = `array[${UNAVAILABLE.map((availability) => sequelize.escape(availability)).join(', ')}]::text[]`
 
       // The check itself, in ONE statement and so in one snapshot, taken when the statement starts (after the
-      // check was asked for): the snapshot and register version it saw, then every distinct label decided and
-      // stored: unknown, else the donor's opt-out (the decision table from optOutExclusion), else availability
-      // (researchUse). Unknown labels that look like a CPR number are stored masked: an admin used to the old
-      // VAR upload may paste CPR numbers. The answer is stored in chunks of CHECK_CHUNK positions (a thousand rows
-      // for a million labels, not a million), and counted by outcome from the same chunks.
-      const [decided] = await sequelize.query<Decided>(
-        `with marker as materialized (
+      // check was asked for): the snapshot and register version it saw, then every distinct label decided: unknown,
+      // else the donor's opt-out (the decision table from optOutExclusion), else availability (researchUse).
+      // Unknown labels that look like a CPR number are stored masked: an admin used to the old VAR upload may
+      // paste CPR numbers. The answer is gathered in chunks of CHECK_CHUNK positions and counted by outcome.
+      // A CREATE TABLE AS, unlike an INSERT, may run in parallel: the join and the chunking use both cores.
+      await sequelize.query(
+        `create temp table eligibility_decided on commit drop as
+         with marker as materialized (
            select pg_current_snapshot()::text as snapshot, coalesce((select max(id) from opt_out_events), 0) as register_version
          ), requested as ${labels.kind === 'search' ? 'materialized' : 'not materialized'} (
            ${requested}
-         ), decided as (
-           select r.position,
-                  case when s.id is null and length(r.label) in (10, 11) and r.label ~ '^[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}$' then left(r.label, 6) || '-****'
-                       else r.label end as label,
-                  s.id as sample_id,
-                  case when s.id is null then 'unknown'
-                       else coalesce(($2::text[])[1 + 2 * coalesce(o.material, false)::int + coalesce(o.genetic, false)::int],
-                                     case when s.availability = any($3::text[]) then 'not_available' else 'eligible' end)
-                  end as outcome
-             from requested r
-             left join samples s on s.biobank_id = $4 and s.label = r.label
-             left join opt_outs o on o.donor_id = s.donor_id
-         ), chunks as materialized (
-           select (position - 1) / ${CHECK_CHUNK} as chunk,
-                  array_agg(position) as positions, array_agg(label) as labels, array_agg(sample_id) as sample_ids, array_agg(outcome) as outcomes,
-                  ${CHECK_OUTCOMES.map((outcome) => `count(*) filter (where outcome = '${outcome}')::int as ${outcome}`).join(', ')}
-             from decided
-            group by 1
-         ), stored as (
-           insert into eligibility_check_chunks (check_id, chunk, positions, labels, sample_ids, outcomes)
-           select $1::uuid, chunk, positions, labels, sample_ids, outcomes from chunks
          )
          select m.snapshot, m.register_version,
-                ${CHECK_OUTCOMES.map((outcome) => `coalesce((select sum(${outcome}) from chunks), 0)::int as ${outcome}`).join(', ')},
                 ${labels.kind === 'search' ? `(select count(*)::int from requested) as requested,
-                (select encode(sha256(convert_to(coalesce(string_agg(label || E'\\n', '' order by position), ''), 'UTF8')), 'hex') from requested) as sha256` : 'null::int as requested, null::text as sha256'}
-           from marker m`,
-        { bind, type: QueryTypes.SELECT, transaction },
+                (select encode(sha256(convert_to(string_agg(label || E'\\n', '' order by position), 'UTF8')), 'hex') from requested) as sha256` : 'null::int as requested, null::text as sha256'},
+                d.*
+           from marker m
+          cross join (
+            select chunk, array_agg(position) as positions, string_agg(label, E'\\n') as labels, array_agg(sample_id) as sample_ids,
+                   array_agg(outcome) as outcomes,
+                   ${CHECK_OUTCOMES.map((outcome) => `count(*) filter (where outcome = ${code(outcome)})::int as ${outcome}`).join(', ')}
+              from (
+                select r.chunk, r.position,
+                       case when s.id is null and length(r.label) in (10, 11) and r.label ~ '^[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}$' then left(r.label, 6) || '-****'
+                            else r.label end as label,
+                       s.id as sample_id,
+                       case when s.id is null then ${code('unknown')}::"char"
+                            else coalesce((${optOutCodes})[1 + 2 * coalesce(o.material, false)::int + coalesce(o.genetic, false)::int],
+                                          case when s.availability = any(${unavailable}) then ${code('not_available')}::"char" else ${code('eligible')}::"char" end)
+                       end as outcome
+                  from requested r
+                  left join samples s on s.biobank_id = :biobankId and s.label = r.label
+                  left join opt_outs o on o.donor_id = s.donor_id
+              ) decided
+             group by chunk
+          ) d`,
+        { replacements, transaction },
       )
-      if (!decided) throw new Error('the deciding statement returned no marker')
+      const [decided] = await select<Decided>(
+        `select snapshot, register_version, requested, sha256, ${CHECK_OUTCOMES.map((outcome) => `sum(${outcome})::int as ${outcome}`).join(', ')}
+           from pg_temp.eligibility_decided group by snapshot, register_version, requested, sha256`,
+        {},
+        transaction,
+      )
+      // A search that found nothing: nothing is stored.
+      if (!decided) throw new EmptyListError('no samples to check')
+      await sequelize.query(
+        `insert into eligibility_check_chunks (check_id, chunk, positions, labels, sample_ids, outcomes)
+         select :checkId, chunk, positions, labels, sample_ids, outcomes from pg_temp.eligibility_decided`,
+        { replacements: { checkId }, transaction },
+      )
+      if (workTable !== null) await sequelize.query(`drop table ${workTable}`, { transaction })
       listed ??= { requested: decided.requested ?? 0, sha256: decided.sha256 ?? '' }
       if (listed.requested === 0) throw new EmptyListError('no samples to check')
       const count = (outcome: CheckOutcome) => decided[outcome]

@@ -14,18 +14,19 @@
 // When several reasons apply, the first of unknown, opt-out (material, genetic), not available is recorded, so
 // the proof shows every sample whose donor had opted out as excluded for that reason.
 //
-// No race: a check is one transaction (its stored answer, the check row and its audit event commit together or not at
-// all), and everything it reads is read by ONE statement: the INSERT ... SELECT that reads the register (opt_outs)
-// and the samples and writes the answer, and that also records its own snapshot (pg_current_snapshot()) and the
+// No race: a check is one transaction (its stored answer, the check row and its audit event commit together or
+// not at all), and everything it reads is read by ONE statement: the CREATE TABLE AS that reads the register
+// (opt_outs) and the samples and decides, and that also records its own snapshot (pg_current_snapshot()) and the
 // register version (the highest opt_out_events.id visible in it). A statement's snapshot is taken when it starts,
 // after the check was asked for, so an opt-out whose receipt was shown before the check started was committed
-// before that snapshot and is always honoured. (READ COMMITTED, like every other service: the audit event is then
-// written as everywhere else, seeing the latest audit trail rather than a snapshot from the check's start.)
+// before that snapshot and is always honoured. Its parallel workers share that snapshot. (READ COMMITTED, like
+// every other service: the audit event is then written as everywhere else, seeing the latest audit trail rather
+// than a snapshot from the check's start.)
 //
-// Scale: labels are streamed into a temporary table with COPY (never all in memory), and one INSERT ... SELECT
-// decides and stores them all, in chunks of a thousand labels (eligibility_check_chunks; the view
-// eligibility_check_items shows them label by label). The answer shows counts by reason and the eligible labels only: the labels of
-// excluded samples are never shown or downloaded, so no donor who opted out is named.
+// Scale: labels are streamed with COPY into an unlogged table of the check (never all in memory), one statement
+// decides them all on every core, and the answer is stored in chunks of 50 labels (eligibility_check_chunks; the
+// view eligibility_check_items shows them label by label). The answer shows counts by reason and the eligible
+// labels only: the labels of excluded samples are never shown or downloaded, so no donor who opted out is named.
 import crypto from 'node:crypto'
 import { once } from 'node:events'
 import type pg from 'pg'
@@ -472,7 +473,7 @@ export function createEligibilityService(deps: ServiceDeps) {
     const projectRef = () => (typeof request.project === 'function' ? request.project() : request.project)
 
     // READ COMMITTED, like every other service, so the audit event is written as everywhere else: the check's one
-    // snapshot is that of the single statement below that reads the register and the samples and writes the items.
+    // snapshot is that of the single statement below that reads the register and the samples and decides.
     const summary = await sequelize.transaction(async (transaction) => {
       // A million labels are decided in one statement that may take minutes: the bulk limit, not the web's.
       allowLongQueries(transaction)
@@ -527,7 +528,7 @@ export function createEligibilityService(deps: ServiceDeps) {
       // check was asked for): the snapshot and register version it saw, then every distinct label decided: unknown,
       // else the donor's opt-out (the decision table from optOutExclusion), else availability (researchUse).
       // Unknown labels that look like a CPR number are stored masked: an admin used to the old VAR upload may
-      // paste CPR numbers. The answer is gathered in chunks of CHECK_CHUNK positions and counted by outcome.
+      // paste CPR numbers. The answer is gathered in chunks of CHECK_CHUNK positions.
       // A CREATE TABLE AS, unlike an INSERT, may run in parallel: the join and the chunking use both cores.
       await sequelize.query(
         `create temp table eligibility_decided on commit drop as
@@ -543,8 +544,7 @@ export function createEligibilityService(deps: ServiceDeps) {
            from marker m
           cross join (
             select chunk, array_agg(position) as positions, string_agg(label, E'\\n') as labels, array_agg(sample_id) as sample_ids,
-                   array_agg(outcome) as outcomes,
-                   ${CHECK_OUTCOMES.map((outcome) => `count(*) filter (where outcome = ${code(outcome)})::int as ${outcome}`).join(', ')}
+                   array_agg(outcome) as outcomes
               from (
                 select r.chunk, r.position,
                        case when s.id is null and length(r.label) in (10, 11) and r.label ~ '^[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}$' then left(r.label, 6) || '-****'
@@ -562,8 +562,10 @@ export function createEligibilityService(deps: ServiceDeps) {
           ) d`,
         { replacements, transaction },
       )
+      // Counted from the gathered outcomes (counting in the statement above evaluates the decision once per count).
       const [decided] = await select<Decided>(
-        `select snapshot, register_version, requested, sha256, ${CHECK_OUTCOMES.map((outcome) => `sum(${outcome})::int as ${outcome}`).join(', ')}
+        `select snapshot, register_version, requested, sha256,
+                ${CHECK_OUTCOMES.map((outcome) => `sum(cardinality(array_positions(outcomes, ${code(outcome)}::"char")))::int as ${outcome}`).join(', ')}
            from pg_temp.eligibility_decided group by snapshot, register_version, requested, sha256`,
         {},
         transaction,

@@ -83,6 +83,9 @@ export const up: Migration = async ({ context: queryInterface }) => {
 
     create schema eligibility_work;
     grant usage, create on schema eligibility_work to registry_app;
+
+    -- The answers of earlier checks, now in the pending list, merged at once rather than by the first check.
+    select clean_check_index();
   `)
 }
 

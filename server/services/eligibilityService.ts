@@ -381,7 +381,8 @@ export function createEligibilityService(deps: ServiceDeps) {
   async function copyLabels(transaction: Transaction, table: string, labels: LabelSource): Promise<{ requested: number; sha256: string }> {
     // The transaction's own connection (Sequelize keeps it on the transaction), so COPY is part of the check.
     const connection = (transaction as unknown as { connection: pg.Client }).connection
-    const copy = connection.query(copyFrom(`copy ${table} (chunk, position, label) from stdin`))
+    // A megabyte of buffer, so labels are validated and encoded here while PostgreSQL reads the ones before.
+    const copy = connection.query(copyFrom(`copy ${table} (chunk, position, label) from stdin`, { highWaterMark: 1 << 20 }))
     const done = new Promise<void>((resolve, reject) => {
       copy.on('finish', resolve)
       copy.on('error', reject)

@@ -396,6 +396,54 @@ describe('research release: eligibility checks for a research project', function
     expect(bad.text).to.contain('Vælg et projekt.').and.to.contain('Vælg et materiale fra listen.').and.to.contain('Skriv en dato som ÅÅÅÅ-MM-DD.')
   })
 
+  it('decides a list of more than 10,000 labels through a table of its own, as a short list is decided, and leaves no table behind', async () => {
+    const [row] = await query<{ id: number; biobank_id: number }>("select id, biobank_id from staff_users where name = 'Henrik Holm'")
+    const user: StaffSessionUser = { kind: 'staff', staffUserId: row!.id, name: 'Henrik Holm', role: 'biobank_admin', biobankId: row!.biobank_id, biobankCode: 'RH' }
+    const requester = { kind: 'staff' as const, user }
+    const projectId = Number(projects.genetic.split('/').pop())
+    const workTables = async () => (await query<{ n: number }>("select count(*)::int as n from pg_tables where schemaname = 'eligibility_work'"))[0]!.n
+    const rh = (await query<{ label: string }>("select s.label from samples s join biobanks b on b.id = s.biobank_id where b.code = 'RH' order by s.label")).map((r) => r.label)
+    expect(rh.length).to.be.greaterThan(50)
+    // A short list (decided from memory) and a long one (copied into a work table): the RH samples, then 12,000
+    // unknown labels, one shaped like a CPR number, and every RH label again.
+    const short = await app.services.eligibility.checkLabels(requester, projectId, rh, { source: 'list' })
+    const unknown = Array.from({ length: 12_000 }, (_, i) => `UKENDT-${i}`)
+    unknown[7] = '0101011234'
+    const long = await app.services.eligibility.checkLabels(requester, projectId, [...rh, ...unknown, ...rh], { source: 'list' })
+    expect(long.requested).to.equal(2 * rh.length + unknown.length)
+    expect(long.duplicates).to.equal(rh.length)
+    expect(long.excluded.unknown).to.equal(unknown.length)
+    expect({ eligible: long.eligible, ...long.excluded, unknown: 0 }).to.deep.equal({ eligible: short.eligible, ...short.excluded, unknown: 0 })
+    const answer = (checkId: string) =>
+      query<{ position: number; label: string; sample_id: number | null; outcome: string }>(
+        'select position, label, sample_id, outcome from eligibility_check_items where check_id = :checkId order by position',
+        { checkId },
+      )
+    const [shortAnswer, longAnswer] = [await answer(short.id), await answer(long.id)]
+    // Every RH label decided alike, at its first position; the unknown ones after them, the CPR-shaped one masked.
+    expect(longAnswer.slice(0, rh.length)).to.deep.equal(shortAnswer)
+    expect(longAnswer).to.have.length(rh.length + unknown.length)
+    expect(longAnswer[rh.length + 7]).to.deep.equal({ position: rh.length + 8, label: '010101-****', sample_id: null, outcome: 'unknown' })
+    expect(longAnswer.slice(rh.length).every((item, i) => item.outcome === 'unknown' && item.position === rh.length + i + 1)).to.equal(true)
+    // Stored in chunks of 50 positions.
+    const misplaced = await query(
+      'select c.chunk, p.position from eligibility_check_chunks c cross join unnest(c.positions) as p (position) where c.check_id = :checkId and c.chunk <> (p.position - 1) / 50',
+      { checkId: long.id },
+    )
+    expect(misplaced).to.deep.equal([])
+    expect(await workTables()).to.equal(0)
+
+    // A label refused in the middle of a long list: nothing is stored, and no work table is left either.
+    const [before] = await query<{ n: number }>('select count(*)::int as n from eligibility_checks')
+    const refused = await app.services.eligibility.checkLabels(requester, projectId, [...unknown, 'TAB\tTAB', ...rh], { source: 'list' }).then(
+      () => 'checked',
+      (error: Error) => error.constructor.name,
+    )
+    expect(refused).to.equal('LabelError')
+    expect((await query<{ n: number }>('select count(*)::int as n from eligibility_checks'))[0]).to.deep.equal(before)
+    expect(await workTables()).to.equal(0)
+  })
+
   it('refuses an empty list or a label that cannot be one, and stores (and audits) nothing', async () => {
     const counts = "select (select count(*) from eligibility_checks)::int as n, (select count(*) from audit_events where action = 'eligibility.check')::int as audited"
     const [before] = await query<{ n: number; audited: number }>(counts)

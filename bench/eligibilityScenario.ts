@@ -51,10 +51,10 @@ export interface ScenarioRun {
   checkMilliseconds?: number
   readMilliseconds?: number
   /**
-   * For `service`: from the check's commit until the sample ids it stored are merged into the citizen's-log index
-   * (the service merges in the background, while the eligible labels are read back; the check does not wait).
+   * For `service`: from the check's commit until it is indexed for the citizen's log (the service indexes in the
+   * background, while the eligible labels are read back; the check does not wait).
    */
-  mergedMilliseconds?: number
+  indexedMilliseconds?: number
   summary: Pick<CheckSummary, 'requested' | 'duplicates' | 'eligible' | 'excluded'>
 }
 
@@ -241,9 +241,9 @@ export async function runEligibilityScenario(services: Services, options: Scenar
       for await (const batch of found!.labels()) read += batch.length
       const ended = performance.now()
       if (read !== summary.eligible) throw new Error(`read ${read} eligible labels, the check counted ${summary.eligible}`)
-      // Waits for the service's background merge of the index by sample id (a merge waits for one running).
-      await services.database.sequelize.query('select clean_check_index()')
-      const merged = performance.now()
+      // Waits for the service's indexing of the check for the citizen's log, which runs in the background.
+      await services.eligibility.indexChecks()
+      const indexed = performance.now()
       const cpuMilliseconds = cpu()
       runs.push({
         via: 'service',
@@ -251,7 +251,7 @@ export async function runEligibilityScenario(services: Services, options: Scenar
         milliseconds: ended - started,
         checkMilliseconds: checked - started,
         readMilliseconds: ended - checked,
-        mergedMilliseconds: merged - checked,
+        indexedMilliseconds: indexed - checked,
         cpuMilliseconds,
         checkCpuMilliseconds,
         loadAverage,
@@ -263,7 +263,7 @@ export async function runEligibilityScenario(services: Services, options: Scenar
       log(`floor (COPY the labels, find each among the biobank's samples, store nothing): ${seconds(floor.milliseconds)}`)
       log(
         `service: ${seconds(ended - started)} (check ${seconds(checked - started)}, CPU ${cpuText(checkCpuMilliseconds)}; reading ${read.toLocaleString('en')} eligible ${seconds(ended - checked)}; ` +
-          `citizen's-log index merged ${seconds(merged - checked)} after the commit); ` +
+          `indexed for the citizen's log ${seconds(indexed - checked)} after the commit); ` +
           `CPU in all ${cpuText(cpuMilliseconds)}; load average ${loadAverage.toFixed(1)}; ${JSON.stringify(summary.excluded)}`,
       )
     }

@@ -6,10 +6,10 @@
 // than they save here); outcomes are one-letter codes for the same reason.
 //
 // The citizen's log ("your sample was considered for project X") finds a sample's chunks through a GIN index on
-// the sample ids. With `fastupdate`, a check's new entries go to the index's pending list, which every search reads
-// too; the service merges the list into the index after the check has committed (clean_check_index), and
-// autovacuum does so anyway. The pending list may hold several large checks (gin_pending_list_limit), so a
-// check never waits for a merge.
+// the sample ids, in a table of its own (eligibility_check_samples) that the service fills after the check has
+// committed: a million index entries cost about half a second, which the check no longer waits for. Until a check
+// is indexed (seconds; after a crash, until the next check), the citizen's log reads that check's chunks directly,
+// so no entry is ever missing. The index rows are derived from the chunks; losing them loses nothing.
 //
 // A large list is copied into an unlogged table of its own in the schema eligibility_work, created and dropped
 // inside the check's transaction: unlike a temporary table, it can be read by parallel workers, so the deciding
@@ -53,8 +53,6 @@ export const up: Migration = async ({ context: queryInterface }) => {
       -- As before, per label: no sample exactly when the outcome is unknown.
       check (array_positions(sample_ids, null) = array_positions(outcomes, 'u'))
     );
-    create index eligibility_check_chunks_by_sample on eligibility_check_chunks using gin (sample_ids)
-      with (fastupdate = on, gin_pending_list_limit = 262144);
     create trigger eligibility_check_chunks_append_only before update or delete on eligibility_check_chunks
       for each row execute function refuse_change();
     revoke update, delete, truncate on eligibility_check_chunks from registry_app;
@@ -73,10 +71,24 @@ export const up: Migration = async ({ context: queryInterface }) => {
      cross join lateral unnest(c.positions, string_to_array(c.labels, E'\\n'), c.sample_ids, c.outcomes) as i (position, label, sample_id, outcome);
     revoke insert, update, delete, truncate on eligibility_check_items from registry_app;
 
-    -- Merges the pending list of the index into the index. Runs as the owner (security definer), which
-    -- gin_clean_pending_list requires; returns the number of pending pages merged.
+    -- The sample ids of each chunk, for the citizen's log, written once a check has committed.
+    create table eligibility_check_samples (
+      check_id uuid not null,
+      chunk integer not null,
+      sample_ids bigint[] not null,
+      primary key (check_id, chunk),
+      foreign key (check_id, chunk) references eligibility_check_chunks (check_id, chunk)
+    );
+    create index eligibility_check_samples_by_sample on eligibility_check_samples using gin (sample_ids);
+    create trigger eligibility_check_samples_append_only before update or delete on eligibility_check_samples
+      for each row execute function refuse_change();
+    revoke update, delete, truncate on eligibility_check_samples from registry_app;
+    insert into eligibility_check_samples (check_id, chunk, sample_ids) select check_id, chunk, sample_ids from eligibility_check_chunks;
+
+    -- Merges the pending list of the GIN index into the index (the service does, after indexing checks). Runs as
+    -- the owner (security definer), which gin_clean_pending_list requires; returns the number of pages merged.
     create function clean_check_index() returns bigint language sql security definer set search_path = public as $$
-      select gin_clean_pending_list('eligibility_check_chunks_by_sample'::regclass)
+      select gin_clean_pending_list('eligibility_check_samples_by_sample'::regclass)
     $$;
     revoke execute on function clean_check_index() from public;
     grant execute on function clean_check_index() to registry_app;
@@ -84,7 +96,6 @@ export const up: Migration = async ({ context: queryInterface }) => {
     create schema eligibility_work;
     grant usage, create on schema eligibility_work to registry_app;
 
-    -- The answers of earlier checks, now in the pending list, merged at once rather than by the first check.
     select clean_check_index();
   `)
 }
@@ -93,6 +104,7 @@ export const down: Migration = async ({ context: queryInterface }) => {
   await queryInterface.sequelize.query(`
     drop schema eligibility_work cascade;
     drop function clean_check_index();
+    drop table eligibility_check_samples;
     drop view eligibility_check_items;
     create table eligibility_check_items (
       check_id uuid not null,

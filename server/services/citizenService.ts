@@ -195,6 +195,17 @@ export function createCitizenService(deps: ServiceDeps) {
          union
          select a.* from audit_events a join samples s on s.id = a.sample_id
           where s.donor_id = :donorId ${sampleId ? 'and a.sample_id = :sampleId' : ''}
+       ), my_samples as materialized (
+         select coalesce(array_agg(id), '{}') as ids from samples where donor_id = :donorId ${sampleId ? 'and id = :sampleId' : ''}
+       ), considered as (
+         -- The chunks that hold one of the person's samples: found by the index by sample id, and for a check not
+         -- indexed yet (the seconds after it committed; see eligibilityService.indexChecks) in its chunks directly.
+         select i.check_id, i.chunk from eligibility_check_samples i where i.sample_ids && (select ids from my_samples)
+         union all
+         select k.check_id, k.chunk
+           from eligibility_checks c join eligibility_check_chunks k on k.check_id = c.id
+          where not exists (select from eligibility_check_samples x where x.check_id = c.id)
+            and k.sample_ids && (select ids from my_samples)
        )
        select * from (
          select m.occurred_at, lpad(m.id::text, 20, '0') as sort_id, m.action, m.actor_kind, m.actor_donor_id, m.details, s.label, su.role, b.name as organisation
@@ -206,19 +217,19 @@ export function createCitizenService(deps: ServiceDeps) {
             and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
          union all
          -- Every research eligibility check that considered one of the person's samples, and its outcome ('e':
-         -- eligible): the chunks of stored answers that hold one of their sample ids (GIN index), unpacked.
+         -- eligible), from the chunks of stored answers that hold one of their sample ids.
          select c.created_at, c.id::text || ':' || i.position, 'eligibility.check',
                 case when c.api_client_id is null then 'staff' else 'api_client' end, null,
                 jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'e' then 'included' else 'excluded' end),
                 s.label, case when c.api_client_id is null then 'biobank_admin' end, b.name
-           from eligibility_check_chunks k
+           from considered f
+           join eligibility_check_chunks k on k.check_id = f.check_id and k.chunk = f.chunk
           cross join lateral unnest(k.positions, k.sample_ids, k.outcomes) as i (position, sample_id, outcome)
            join samples s on s.id = i.sample_id
            join eligibility_checks c on c.id = k.check_id
            join research_projects p on p.id = c.project_id
            join biobanks b on b.id = p.biobank_id
-          where k.sample_ids && (select coalesce(array_agg(id), '{}') from samples where donor_id = :donorId ${sampleId ? 'and id = :sampleId' : ''})
-            and s.donor_id = :donorId ${sampleId ? 'and s.id = :sampleId' : ''}
+          where s.donor_id = :donorId ${sampleId ? 'and s.id = :sampleId' : ''}
        ) entries
        order by occurred_at desc, sort_id desc
         limit :limit`,

@@ -646,31 +646,41 @@ export function createEligibilityService(deps: ServiceDeps) {
       )
       return summary
     })
-    mergeCitizenLogIndex()
+    indexChecks()
     return summary
   }
 
-  // A check's sample ids wait in the pending list of the GIN index by sample id (which every search reads as well)
-  // until they are merged into the index proper. Merged here after the check has committed, so the check itself
-  // never waits for it; one merge at a time, and once more if checks committed meanwhile. A merge that fails (the
-  // process stopping) is done by the next one, or by autovacuum.
-  let merging: Promise<void> | null = null
-  let mergeAgain = false
-  function mergeCitizenLogIndex(): void {
-    if (merging) {
-      mergeAgain = true
-      return
+  // The citizen's log finds a check through eligibility_check_samples (GIN by sample id), written here after the
+  // check has committed, so the check does not wait for a million index entries; until then the log reads the
+  // check's chunks directly. One run at a time, and once more if checks committed meanwhile; each run indexes
+  // every check not indexed yet (one statement, so a check is indexed whole or not at all), so a run that failed
+  // (the process stopping) is made up for by the next one.
+  let indexing: Promise<void> | null = null
+  let indexAgain = false
+  function indexChecks(): Promise<void> {
+    if (indexing) {
+      indexAgain = true
+      return indexing
     }
-    merging = (async () => {
+    indexing = (async () => {
       do {
-        mergeAgain = false
+        indexAgain = false
+        await database.pool.query(
+          longQuery(`insert into eligibility_check_samples (check_id, chunk, sample_ids)
+                     select k.check_id, k.chunk, k.sample_ids
+                       from eligibility_checks c join eligibility_check_chunks k on k.check_id = c.id
+                      where not exists (select from eligibility_check_samples i where i.check_id = c.id)
+                     on conflict do nothing`),
+        )
+        // The new entries went to the GIN index's pending list, which every search reads: merged now.
         await database.pool.query(longQuery('select clean_check_index()'))
-      } while (mergeAgain)
+      } while (indexAgain)
     })()
-      .catch((error: unknown) => logger.warn({ err: error }, 'the index of checked samples could not be merged; autovacuum will'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'checks could not be indexed for the citizen\'s log; the next check will'))
       .finally(() => {
-        merging = null
+        indexing = null
       })
+    return indexing
   }
 
   /** A stored check the requester may see, or null (unknown id, or another biobank's check). */
@@ -687,6 +697,12 @@ export function createEligibilityService(deps: ServiceDeps) {
   }
 
   return {
+    /**
+     * Indexes every stored check not indexed yet for the citizen's log, and resolves when no indexing runs (the
+     * service does this by itself after each check; for tests, benchmarks and shutdown).
+     */
+    indexChecks,
+
     /** Registers a research project in the admin's biobank; `referenceTaken` when the reference is in use there. */
     async createProject(user: StaffSessionUser, input: ProjectInput, requestId?: string): Promise<{ project: Project } | { error: 'referenceTaken' }> {
       const biobankId = releasingBiobank(user)

@@ -149,17 +149,18 @@ describe('citizen portal', () => {
       expect(bo.text).not.to.contain('Blodpropstudiet')
     })
 
-    it("finds a check's entries in her log both while they wait in the index's pending list and once merged into it", async () => {
+    it("finds a check's entries in her log once each, both before the check is indexed for the log and after", async () => {
       const [henrik] = await query<{ id: number; biobank_id: number }>("select id, biobank_id from staff_users where name = 'Henrik Holm'")
       const user = { kind: 'staff' as const, staffUserId: henrik!.id, name: 'Henrik Holm', role: 'biobank_admin' as const, biobankId: henrik!.biobank_id, biobankCode: 'RH' }
       const created = await app.services.eligibility.createProject(user, { title: 'Ventelistestudiet', reference: 'VLS-1', approvalId: 'VEK-2026-78', purpose: 'both' })
       if ('error' in created) throw new Error('project not created')
       const check = await app.services.eligibility.checkLabels({ kind: 'staff', user }, created.project.id, ['RH-2024-000123'], { source: 'list' })
-      // Whatever the service's own merge after the check has done, the index is merged now (a merge waits for another).
-      await query('select clean_check_index()')
+      await app.services.eligibility.indexChecks()
+      const indexed = async (checkId: string) => (await query<{ n: number }>('select count(*)::int as n from eligibility_check_samples where check_id = :checkId', { checkId }))[0]!.n
+      expect(await indexed(check.id)).to.equal(1)
       const entries = async () => (await get(await signedIn('anne'), `${app.baseUrl}/borger/adgang`)).text.split('<tr>').filter((row) => row.includes('Ventelistestudiet'))
       expect(await entries()).to.have.length(1)
-      // The same answer stored again, by SQL and so without the service's merge: its entries wait in the pending list.
+      // The same answer stored again by SQL, so without the service's indexing: the log reads its chunks directly.
       const copy = '01900000-0000-7000-8000-000000000001'
       await query(
         `insert into eligibility_checks select (jsonb_populate_record(null::eligibility_checks, to_jsonb(c) || jsonb_build_object('id', :copy::text))).*
@@ -171,9 +172,11 @@ describe('citizen portal', () => {
          select :copy, chunk, positions, labels, sample_ids, outcomes from eligibility_check_chunks where check_id = :id`,
         { id: check.id, copy },
       )
+      expect(await indexed(copy)).to.equal(0)
       expect(await entries()).to.have.length(2)
-      const [merged] = await query<{ pages: string }>('select clean_check_index() as pages')
-      expect(Number(merged!.pages), 'pending pages merged').to.be.greaterThan(0)
+      // Indexed (as after the next check): found through the index, and still once.
+      await app.services.eligibility.indexChecks()
+      expect(await indexed(copy)).to.equal(1)
       expect(await entries()).to.have.length(2)
     })
 

@@ -502,6 +502,9 @@ export function createEligibilityService(deps: ServiceDeps) {
         // many chunks there are), and memory to hash a million labels, for this transaction only.
         await sequelize.query(`analyze ${workTable}`, { transaction })
         await sequelize.query("set local work_mem = '256MB'", { transaction })
+        // The two parallel workers decide, the leader only gathers their chunks: a leader deciding as well competes
+        // with them for the cores (on 2 cores, 2.4 s against 2.8 s on average over six runs at 10,000,000 samples).
+        await sequelize.query('set local parallel_leader_participation = off', { transaction })
       }
 
       // Every value below is either a constant of this module or escaped by Sequelize (replacements): a CREATE

@@ -1,7 +1,9 @@
 // No race between a citizen's opt-out and an eligibility check: an opt-out whose receipt was shown before a check
 // started is always honoured. Opt-out changes (services.optOuts.change, as the citizen's own page makes them) and
 // checks of lists holding the donor's samples run interleaved, over a thousand times; every check is then held
-// against what it must have seen.
+// against what it must have seen. Every tenth check is a long list, decided through its own work table; and the
+// test database runs every statement that may run in parallel in a parallel worker (debug_parallel_query), so the
+// deciding statement's workers are held to the same snapshot.
 import crypto from 'node:crypto'
 import { expect } from 'chai'
 import { QueryTypes } from 'sequelize'
@@ -16,6 +18,8 @@ import { demoCitizen } from '../../seeders/demoPeople.ts'
 
 const ROUNDS_PER_LANE = 250
 const LANES = 4
+/** Unknown labels that make a list long enough (over 10,000) for the work-table path. */
+const LONG_PADDING = Array.from({ length: 10_001 }, (_, i) => `RACE-PADDING-${i}`)
 
 interface Lane {
   donorId: number
@@ -49,6 +53,11 @@ describe('eligibility checks racing opt-out changes', function () {
 
   before(async () => {
     const url = await createTestDatabase()
+    // Every parallel-safe statement runs in a parallel worker, as the deciding statement of a large check does.
+    const database = new URL(url).pathname.slice(1)
+    const setUp = createSequelize(url, 1)
+    await setUp.query(`alter database "${database}" set debug_parallel_query = on`)
+    await setUp.close()
     services = createServices(testConfig({ DATABASE_URL: url }), createLogger('silent'), createSequelize(url, 2 * LANES + 2))
     const signedIn = await services.auth.signInStaff({ sub: 'race-admin', name: 'Race Admin', role: 'biobank_admin', biobank: 'RH' }, 'urn:test')
     admin = (signedIn as { user: StaffSessionUser }).user
@@ -78,6 +87,7 @@ describe('eligibility checks racing opt-out changes', function () {
       lanes.push({ donorId, subject, samples, labels: [...samples.map((s) => s.label), ...filler.map((f) => f.label), 'RACE-UNKNOWN'] })
     }
     expect(lanes).to.have.length(LANES)
+    expect(await query<{ debug_parallel_query: string }>('show debug_parallel_query')).to.deep.equal([{ debug_parallel_query: 'on' }])
     for (const lane of lanes) expect(lane.samples.length).to.be.greaterThan(0)
   })
   after(async () => {
@@ -103,7 +113,8 @@ describe('eligibility checks racing opt-out changes', function () {
       }
       const check = async () => {
         checkStartedAt = performance.now()
-        return services.eligibility.checkLabels({ kind: 'staff', user: admin }, projectId, lane.labels, { source: 'list' })
+        const labels = i % 10 === 5 ? [...lane.labels, ...LONG_PADDING] : lane.labels
+        return services.eligibility.checkLabels({ kind: 'staff', user: admin }, projectId, labels, { source: 'list' })
       }
       let summary: CheckSummary
       if (i % 3 === 0) {
@@ -164,5 +175,6 @@ describe('eligibility checks racing opt-out changes', function () {
     expect(stale, 'withdrawn opt-outs still excluding after the receipt was shown').to.deep.equal([])
     expect(inconsistent, 'outcomes that the stored snapshot does not explain').to.deep.equal([])
     expect(receiptFirst).to.be.at.least(Math.floor((LANES * ROUNDS_PER_LANE) / 3))
+    expect(rounds.filter((r) => r.check.requested > 10_000)).to.have.length((LANES * ROUNDS_PER_LANE) / 10)
   })
 })

@@ -567,4 +567,38 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ['test/integration/eligibilityRace.test.ts'],
     expect: /eligibility checks racing opt-out changes/,
   },
+  {
+    id: 'citizen-log-skips-unindexed-checks',
+    description: "The citizen's log reads only the index by sample id, not the chunks of checks the service has not indexed yet.",
+    check: 'citizenPortal: a check shows in the log once, before and after it is indexed',
+    edits: [
+      {
+        file: 'server/services/citizenService.ts',
+        find: `         union all
+         select k.check_id, k.chunk from eligibility_check_chunks k
+          where k.check_id = any (array(select c.id from eligibility_checks c`,
+        replace: `         union all
+         select k.check_id, k.chunk from eligibility_check_chunks k
+          where false and k.check_id = any (array(select c.id from eligibility_checks c`,
+      },
+    ],
+    tests: ['test/integration/citizenPortal.test.ts'],
+    grep: 'before the check is indexed',
+    expect: /once each, both before the check is indexed for the log and after/,
+  },
+  {
+    id: 'eligibility-leaves-work-table',
+    description: "A long list's work table (eligibility_work.request_...) is no longer dropped when the check ends.",
+    check: 'eligibility: a long list is decided through its own work table and leaves none behind',
+    edits: [
+      {
+        file: 'server/services/eligibilityService.ts',
+        find: '      if (workTable !== null) await sequelize.query(`drop table ${workTable}`, { transaction })\n',
+        replace: '',
+      },
+    ],
+    tests: ['test/integration/eligibility.test.ts'],
+    grep: 'leaves no table behind',
+    expect: /through a table of its own, as a short list is decided, and leaves no table behind/,
+  },
 ]

@@ -7,6 +7,7 @@ import type { ServiceDeps } from './serviceDeps.ts'
 import type { CitizenSessionUser } from './authService.ts'
 import { researchUse, type OptOutState, type ResearchUse } from '../domain/researchUse.ts'
 import type { Availability, Lineage, MaterialType, QuantityUnit, StorageTemperature } from '../domain/vocabulary.ts'
+import { OUTCOME_CODES } from './eligibilityService.ts'
 
 declare const subjectBrand: unique symbol
 
@@ -218,11 +219,11 @@ export function createCitizenService(deps: ServiceDeps) {
           where not (m.actor_kind = 'citizen' and m.actor_donor_id = :donorId)
             and not (m.actor_kind = 'citizen' and m.action in ('citizen.view', 'citizen.login', 'citizen.logout'))
          union all
-         -- Every research eligibility check that considered one of the person's samples, and its outcome ('e':
-         -- eligible), from the chunks of stored answers that hold one of their sample ids.
+         -- Every research eligibility check that considered one of the person's samples, and its outcome, from the
+         -- chunks of stored answers that hold one of their sample ids.
          select c.created_at, c.id::text || ':' || i.position, 'eligibility.check',
                 case when c.api_client_id is null then 'staff' else 'api_client' end, null,
-                jsonb_build_object('project', p.title, 'outcome', case when i.outcome = 'e' then 'included' else 'excluded' end),
+                jsonb_build_object('project', p.title, 'outcome', case when i.outcome = '${OUTCOME_CODES.eligible}' then 'included' else 'excluded' end),
                 s.label, case when c.api_client_id is null then 'biobank_admin' end, b.name
            from considered f
            join eligibility_check_chunks k on k.check_id = f.check_id and k.chunk = f.chunk

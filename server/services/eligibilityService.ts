@@ -74,7 +74,7 @@ export const CHECK_CHUNK = 50
 
 /** How an outcome is stored in eligibility_check_chunks.outcomes (one "char" each). */
 export const OUTCOME_CODES: Record<CheckOutcome, string> = { eligible: 'e', excluded_material: 'm', excluded_genetic: 'g', not_available: 'n', unknown: 'u' }
-/** Lists up to this long are decided from memory; longer ones are copied into a temporary table first. */
+/** Lists up to this long are decided from memory; longer ones are copied into a work table of the check first. */
 const SMALL_LIST = 10_000
 /** A sample label is at most 64 characters (the samples table's CHECK). */
 export const MAX_LABEL_LENGTH = 64
@@ -377,7 +377,7 @@ export function createEligibilityService(deps: ServiceDeps) {
     return rows[0]
   }
 
-  /** Copies labels into the check's temporary table, validating each; returns their count and SHA-256. */
+  /** Copies labels into the check's work table, validating each; returns their count and SHA-256. */
   async function copyLabels(transaction: Transaction, table: string, labels: LabelSource): Promise<{ requested: number; sha256: string }> {
     // The transaction's own connection (Sequelize keeps it on the transaction), so COPY is part of the check.
     const connection = (transaction as unknown as { connection: pg.Client }).connection
@@ -583,7 +583,6 @@ export function createEligibilityService(deps: ServiceDeps) {
       )
       if (workTable !== null) await sequelize.query(`drop table ${workTable}`, { transaction })
       listed ??= { requested: decided.requested ?? 0, sha256: decided.sha256 ?? '' }
-      if (listed.requested === 0) throw new EmptyListError('no samples to check')
       const count = (outcome: CheckOutcome) => decided[outcome]
       const distinct = CHECK_OUTCOMES.reduce((sum, outcome) => sum + decided[outcome], 0)
       const summary: CheckSummary = {
@@ -702,7 +701,7 @@ export function createEligibilityService(deps: ServiceDeps) {
   return {
     /**
      * Indexes every stored check not indexed yet for the citizen's log, and resolves when no indexing runs (the
-     * service does this by itself after each check; for tests, benchmarks and shutdown).
+     * service does this by itself after each check; for tests and benchmarks).
      */
     indexChecks,
 

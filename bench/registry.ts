@@ -88,6 +88,7 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
     const result = await runEligibility(ctx.services, { labels, via: 'service', repeat: ctx.smoke ? 1 : 3, postmasterPidFile, log: ctx.log })
     const timed = result.runs.map((r) => ({ wall: r.checkMilliseconds ?? r.milliseconds, cpu: r.checkCpuMilliseconds }))
     const best = timed.reduce((a, b) => (b.wall < a.wall ? b : a))
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
     // Floor: the same list COPY'd and found among the biobank's samples, storing nothing (eligibilityFloor).
     const floor = result.floorMilliseconds.length > 0 ? Math.min(...result.floorMilliseconds) / 1000 : undefined
     const metrics: ScenarioResult['metrics'] = [{ name: 'check time (best)', value: best.wall / 1000, unit: 's', better: 'lower', floor, target: { below: 5 } }]
@@ -100,7 +101,6 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
       const worst = timed.reduce((a, b) => (b.wall > a.wall ? b : a))
       metrics.push({ name: `check time (worst of ${timed.length})`, value: worst.wall / 1000, unit: 's', better: 'lower' })
     }
-    const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
     const each = timed.map((t) => (t.cpu && t.cpu.postgres !== null ? `${seconds(t.wall)} (CPU: node ${seconds(t.cpu.node)}, PostgreSQL ${seconds(t.cpu.postgres)})` : seconds(t.wall)))
     return {
       id: 'eligibility',
@@ -110,7 +110,7 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
       rssOf: 'bench process (in-process scenario)',
       notes: [
         `biobank ${result.biobank}: ${result.known.toLocaleString('en')} of the labels name its samples; the rest count as unknown`,
-        `floor: the same labels COPY'd into a temporary table and found among the biobank's samples (one hash join), nothing stored, rolled back; best of ${result.floorMilliseconds.length}: ${result.floorMilliseconds.map((ms) => `${(ms / 1000).toFixed(2)} s`).join(', ')}`,
+        `floor: the same labels COPY'd into a temporary table and found among the biobank's samples (one hash join), nothing stored, rolled back; best of ${result.floorMilliseconds.length}: ${result.floorMilliseconds.map(seconds).join(', ')}`,
         `each run, in order, the same labels again (so each stores its answer next to those of the runs before): ${each.join('; ')}`,
         `each check indexed for the citizen's log (by sample id) in the background, after its commit, in: ${result.runs
           .map((r) => (r.indexedMilliseconds === undefined ? 'n/a' : seconds(r.indexedMilliseconds)))

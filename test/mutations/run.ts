@@ -69,7 +69,6 @@ const git = (args: string[], cwd = ROOT) => execFileSync('git', args, { cwd, enc
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-
 /** A loopback port nobody listens on right now. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

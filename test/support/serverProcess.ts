@@ -234,7 +234,6 @@ function templateFingerprint(): string {
   return hash.digest('hex').slice(0, 12)
 }
 
-
 /** Removes the cluster folder (and, as root, the folder under /var/lib its link points to). */
 function wipe(dataDir: string): void {
   const local = path.join(dataDir, 'pg')
@@ -248,8 +247,9 @@ function wipe(dataDir: string): void {
 
 /** A postmaster left running on this folder by an earlier run that died is stopped (fast shutdown). */
 async function stopLeftover(dataDir: string): Promise<void> {
-  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid')
-  const pid = livePostmaster(path.join(dataDir, 'pg'))?.pid
+  const pgDir = path.join(dataDir, 'pg')
+  const pidFile = path.join(pgDir, 'postmaster.pid')
+  const pid = livePostmaster(pgDir)?.pid
   if (pid === undefined) return
   process.kill(pid, 'SIGINT')
   await waitFor(`the leftover postmaster ${pid} to stop`, async () => !fs.existsSync(pidFile) || !isAlive(pid), 30_000)

@@ -27,7 +27,6 @@ let cluster: EmbeddedPostgresHandle | undefined
 const USERS_DIR = path.join(projectRoot, TEST_DATA_DIR, 'users')
 const ownUserFile = path.join(USERS_DIR, String(process.pid))
 
-
 /** Other live processes using the cluster; files of processes that died are removed. */
 function otherUsers(): number[] {
   if (!fs.existsSync(USERS_DIR)) return []

@@ -21,4 +21,13 @@ describe('the test suite’s CPR-shape finder', () => {
     expect(cprShapedText(`/medarbejder/proever/${sampleId}`)).to.equal(undefined)
     expect(cprShapedText(`/medarbejder/proever/${sampleId}?cpr=010190-1234`)).to.equal('010190-1234')
   })
+
+  it('ignores an import job id whose hex digits happen to look like one', () => {
+    // The id of a CI run that went red: "0713976430" inside 32 hex digits.
+    const jobUrl = 'http://127.0.0.1:37555/medarbejder/import/96ef0aaacf0713976430e06f69c84f6e'
+    expect(cprShapedText(jobUrl)).to.equal(undefined)
+    expect(cprShapedText(`${jobUrl}?cpr=0101901234`)).to.equal('0101901234')
+    // Only a whole 32-digit token is an id: a CPR number beside hex letters is still found.
+    expect(cprShapedText('/x/abcdef0101901234')).to.equal('0101901234')
+  })
 })

@@ -67,6 +67,11 @@ export interface ScenarioResult {
   floorMilliseconds: number[]
   /** Whether the planner ran each round's floor join in parallel. */
   floorParallel: boolean[]
+  /**
+   * The size of the index every check scans (samples by biobank and label) when the scenario began. Appended to by
+   * every biobank at once, its pages split half full; a REINDEX packs them (README, "Operations").
+   */
+  labelIndex: { megabytes: number; bytesPerEntry: number }
 }
 
 /**
@@ -177,6 +182,15 @@ async function pickLabels(services: Services, count: number, biobankCode?: strin
   return { biobank, labels, known: own.length }
 }
 
+async function labelIndexSize(services: Services): Promise<ScenarioResult['labelIndex']> {
+  const [row] = await services.database.sequelize.query<{ bytes: string; samples: string }>(
+    "select pg_relation_size('samples_label_per_biobank') as bytes, (select count(*) from samples) as samples",
+    { type: QueryTypes.SELECT },
+  )
+  const bytes = Number(row!.bytes)
+  return { megabytes: Math.round(bytes / 2 ** 20), bytesPerEntry: Math.round(bytes / Math.max(1, Number(row!.samples))) }
+}
+
 async function ensureProject(services: Services, admin: StaffSessionUser): Promise<number> {
   const reference = 'BENCH-ELIGIBILITY'
   const existing = (await services.eligibility.listProjects(admin)).find((p) => p.reference === reference)
@@ -235,6 +249,8 @@ export async function runEligibilityScenario(services: Services, options: Scenar
   const runs: ScenarioRun[] = []
   const floorMilliseconds: number[] = []
   const floorParallel: boolean[] = []
+  const labelIndex = await labelIndexSize(services)
+  log(`label index: ${labelIndex.megabytes.toLocaleString('en')} MB, ${labelIndex.bytesPerEntry} bytes per sample`)
 
   log(`calibration: ${calibrate().toFixed(1)} ns of CPU per loop iteration (lower is a quieter machine)`)
   for (let round = 0; round < options.repeat; round++) {
@@ -301,7 +317,7 @@ export async function runEligibilityScenario(services: Services, options: Scenar
       }
     }
   }
-  return { biobank: biobank.code, known, runs, floorMilliseconds, floorParallel }
+  return { biobank: biobank.code, known, runs, floorMilliseconds, floorParallel, labelIndex }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

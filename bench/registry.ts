@@ -75,6 +75,7 @@ type RunEligibilityScenario = (
   runs: { milliseconds: number; checkMilliseconds?: number; indexedMilliseconds?: number; checkCpuMilliseconds?: { node: number; postgres: number | null } }[]
   floorMilliseconds: number[]
   floorParallel: boolean[]
+  labelIndex: { megabytes: number; bytesPerEntry: number }
 }>
 
 /** bench/eligibilityScenario.ts: a check of N labels of one biobank through the service. */
@@ -114,6 +115,7 @@ function adaptEligibility(module: Module): ScenarioRun | undefined {
         `floor: the same labels COPY'd into an unlogged work table and found among the biobank's samples (one hash join, ${
           result.floorParallel.every(Boolean) ? 'in parallel as the check decides' : 'NOT in parallel in every round'
         }), nothing stored, rolled back; best of ${result.floorMilliseconds.length}: ${result.floorMilliseconds.map(seconds).join(', ')}`,
+        `the index every check scans (samples_label_per_biobank) at the start: ${result.labelIndex.megabytes.toLocaleString('en')} MB, ${result.labelIndex.bytesPerEntry} bytes per sample (see README, "Operations": appended to by every biobank at once, its pages split half full until a REINDEX)`,
         `each run, in order, the same labels again (so each stores its answer next to those of the runs before): ${each.join('; ')}`,
         `each check indexed for the citizen's log (by sample id) in the background, after its commit, in: ${result.runs
           .map((r) => (r.indexedMilliseconds === undefined ? 'n/a' : seconds(r.indexedMilliseconds)))

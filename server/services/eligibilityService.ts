@@ -41,6 +41,7 @@ import { optOutExclusion, researchUse, type ResearchPurpose } from '../domain/re
 import { AVAILABILITY_CODES } from '../domain/vocabulary.ts'
 import type { SampleCriteria } from '../domain/sampleCriteria.ts'
 import { allowLongQueries, longQuery } from '../db/boundedClient.ts'
+import { FirstOccurrences } from './firstOccurrences.ts'
 
 export const RESEARCH_PURPOSES = ['material', 'genetic', 'both'] as const satisfies readonly ResearchPurpose[]
 
@@ -390,10 +391,14 @@ export function createEligibilityService(deps: ServiceDeps) {
     // A database error mid-copy is thrown where `done` is awaited, not as an unhandled rejection before that.
     done.catch(() => undefined)
     const hash = crypto.createHash('sha256')
-    // A label asked about twice is copied once, at its first position (cheaper here than in the database).
-    const seen = new Set<string>()
+    // A label asked about twice is copied once, at its first position (cheaper here than in the database). Labels
+    // that may have been seen before are copied last, once the whole list says which are first occurrences.
+    const firsts = new FirstOccurrences()
     let count = 0
     let failure: unknown
+    const send = async (lines: string) => {
+      if (lines !== '' && !copy.write(lines)) await once(copy, 'drain')
+    }
     const write = async (batch: readonly unknown[]) => {
       let lines = ''
       let listed = ''
@@ -402,12 +407,10 @@ export function createEligibilityService(deps: ServiceDeps) {
         if (problem) throw new LabelError(count, label, problem)
         if (++count > MAX_LABELS) throw new TooManyLabelsError(MAX_LABELS)
         listed += `${label as string}\n`
-        if (seen.has(label as string)) continue
-        seen.add(label as string)
-        lines += copyLine(count, label as string)
+        if (firsts.add(label as string)) lines += copyLine(count, label as string)
       }
       hash.update(listed)
-      if (lines !== '' && !copy.write(lines)) await once(copy, 'drain')
+      await send(lines)
     }
     try {
       if (Symbol.asyncIterator in labels) {
@@ -423,6 +426,7 @@ export function createEligibilityService(deps: ServiceDeps) {
         }
         await write(batch)
       }
+      await send(firsts.heldFirsts().reduce((lines, position) => lines + copyLine(position, firsts.label(position)), ''))
     } catch (error) {
       failure = error
     }

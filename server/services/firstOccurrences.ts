@@ -12,6 +12,8 @@ export class FirstOccurrences {
   private readonly bits: Uint32Array
   private readonly mask: number
   private readonly labels: string[] = []
+  /** The bit of each label taken, by position - 1. */
+  private readonly labelBits: number[] = []
   private readonly held: number[] = []
 
   /** `log2Bits` below the default only for tests, to make collisions common. */
@@ -22,8 +24,9 @@ export class FirstOccurrences {
 
   /** Takes the next label of the list; true when this is certainly its first occurrence. */
   add(label: string): boolean {
-    this.labels.push(label)
     const bit = fnv1a(label) & this.mask
+    this.labels.push(label)
+    this.labelBits.push(bit)
     const word = bit >>> 5
     const flag = 1 << (bit & 31)
     if ((this.bits[word]! & flag) !== 0) {
@@ -37,10 +40,19 @@ export class FirstOccurrences {
   /** The held-back positions (1-based, ascending) that are their label's first occurrence after all. */
   heldFirsts(): number[] {
     if (this.held.length === 0) return []
-    // Each held label's first position: where the list shows it first (0 until then).
-    const first = new Map<string, number>(this.held.map((position) => [this.labels[position - 1]!, 0]))
+    // Each held label's first position: where the list shows it first (0 until then). Only a label with the bit of
+    // a held label can be one: the others are passed over without hashing the string for the Map.
+    const first = new Map<string, number>()
+    const heldBits = new Uint32Array(this.bits.length)
+    for (const position of this.held) {
+      first.set(this.labels[position - 1]!, 0)
+      const bit = this.labelBits[position - 1]!
+      heldBits[bit >>> 5]! |= 1 << (bit & 31)
+    }
     const last = this.held[this.held.length - 1]!
     for (let position = 1; position <= last; position++) {
+      const bit = this.labelBits[position - 1]!
+      if ((heldBits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue
       const label = this.labels[position - 1]!
       if (first.get(label) === 0) first.set(label, position)
     }

@@ -601,4 +601,34 @@ export const MUTATIONS: readonly Mutation[] = [
     grep: 'leaves no table behind',
     expect: /through a table of its own, as a short list is decided, and leaves no table behind/,
   },
+  {
+    id: 'eligibility-copies-held-duplicates',
+    description: 'The labels a long list held back (their bit was set) are all copied, duplicates included.',
+    check: 'eligibility: a long list is decided as a short one, each label once at its first position',
+    edits: [
+      {
+        file: 'server/services/firstOccurrences.ts',
+        find: '    return this.held.filter((position) => first.get(this.labels[position - 1]!) === position)\n',
+        replace: '    return first.size > 0 ? this.held : []\n',
+      },
+    ],
+    tests: ['test/integration/eligibility.test.ts'],
+    grep: 'leaves no table behind',
+    expect: /through a table of its own, as a short list is decided, and leaves no table behind/,
+  },
+  {
+    id: 'eligibility-drops-held-first-occurrences',
+    description: 'The labels a long list held back are never copied, first occurrences that only shared a bit included.',
+    check: 'eligibility: a long list is decided as a short one, each label once at its first position',
+    edits: [
+      {
+        file: 'server/services/firstOccurrences.ts',
+        find: '    if (this.held.length === 0) return []\n',
+        replace: '    if (this.held.length >= 0) return []\n',
+      },
+    ],
+    tests: ['test/integration/eligibility.test.ts'],
+    grep: 'leaves no table behind',
+    expect: /through a table of its own, as a short list is decided, and leaves no table behind/,
+  },
 ]

@@ -5,8 +5,9 @@
  * 1.3 s Node spent on such a list, on the check's critical path. Here one bit per hash value (FNV-1a, 2^24 bits =
  * 2 MB) says whether a label may have been seen:
  * - bit clear: certainly the label's first occurrence, copied at once (about 97 % of a million distinct labels);
- * - bit set: held back, and decided exactly by `heldFirsts` once the whole list is in, against every label before it.
- * The labels are kept in order for that; the `Set` held every label too.
+ * - bit set: held back, and decided exactly by `heldFirsts` once the whole list is in, against the labels before it
+ *   that have the same bit.
+ * The labels and their bits are kept in order for that (the `Set` held every label too).
  */
 export class FirstOccurrences {
   private readonly bits: Uint32Array

@@ -7,7 +7,7 @@ import { createServices, type Services } from './services/index.ts'
 
 export interface Runtime {
   services: Services
-  /** Closes the pool, then stops the embedded cluster if this process started it. */
+  /** Lets background work end, closes the pool, then stops the embedded cluster if this process started it. */
   shutdown(): Promise<void>
 }
 
@@ -34,6 +34,8 @@ export async function bootstrap(config: Config, logger: Logger = createLogger(co
   return {
     services,
     async shutdown() {
+      // A check's indexing for the citizen's log runs after its commit; cut off, it would wait for the next check.
+      await services.eligibility.indexingDone()
       await services.database.close()
       await location.stop()
     },

@@ -709,6 +709,11 @@ export function createEligibilityService(deps: ServiceDeps) {
      */
     indexChecks,
 
+    /** Resolves once the indexing that runs, if any, has ended: a graceful stop awaits it before closing the pool. */
+    indexingDone(): Promise<void> {
+      return indexing ?? Promise.resolve()
+    },
+
     /** Registers a research project in the admin's biobank; `referenceTaken` when the reference is in use there. */
     async createProject(user: StaffSessionUser, input: ProjectInput, requestId?: string): Promise<{ project: Project } | { error: 'referenceTaken' }> {
       const biobankId = releasingBiobank(user)

@@ -631,4 +631,18 @@ export const MUTATIONS: readonly Mutation[] = [
     grep: 'leaves no table behind',
     expect: /through a table of its own, as a short list is decided, and leaves no table behind/,
   },
+  {
+    id: 'shutdown-cuts-check-indexing',
+    description: "A graceful stop closes the pool without waiting for the indexing of the last check for the citizen's log.",
+    check: 'eligibility: stopping right after a check leaves it indexed, with no warning',
+    edits: [
+      {
+        file: 'server/bootstrap.ts',
+        find: '      await services.eligibility.indexingDone()\n',
+        replace: '',
+      },
+    ],
+    tests: ['test/integration/eligibilityShutdown.test.ts'],
+    expect: /indexes the check for the citizen's log before the pool closes/,
+  },
 ]
